@@ -1,0 +1,66 @@
+//! Build script of `ndpi-sys`: finds or builds nDPI 4.2, then generates the bindings.
+//!
+//! Two modes:
+//! - vendored (default): compile the pinned nDPI source (fetched and verified by
+//!   `vendor/fetch.sh`) with `cc`, generating the three headers autotools would make;
+//! - system (`NDPI_NO_VENDOR=1` or the `system` feature): link libndpi 4.2.x found by pkg-config.
+//!
+//! Either way, bindgen then runs on the headers actually used, and the crate exports
+//! `DEP_NDPI_VERSION_NUMBER`, `DEP_NDPI_API_VERSION` and `DEP_NDPI_INCLUDE` to its dependents.
+
+mod bindings;
+mod system;
+mod vendored;
+
+use std::env;
+use std::path::PathBuf;
+
+/// The nDPI release these bindings are written for, as `MAJOR * 10000 + MINOR * 100 + PATCH`.
+pub const VERSION_NUMBER: u32 = 40200;
+/// `NDPI_API_VERSION` of nDPI 4.2 as Debian's libndpi-dev headers define it.
+pub const API_VERSION: u32 = 8668;
+
+/// What the library build hands to the bindings step and to dependents.
+pub struct Library {
+    /// Directories holding `ndpi_api.h` and everything it includes.
+    pub include_dirs: Vec<PathBuf>,
+}
+
+fn main() {
+    for var in [
+        "NDPI_NO_VENDOR",
+        "NDPI_SOURCE_DIR",
+        "LIBCLANG_PATH",
+        "PKG_CONFIG_PATH",
+    ] {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
+    println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-changed=wrapper.h");
+
+    let library = if wants_system() {
+        system::probe()
+    } else {
+        vendored::build()
+    }
+    .unwrap_or_else(|message| fail(&message));
+
+    bindings::generate(&library).unwrap_or_else(|message| fail(&message));
+
+    println!("cargo:version_number={VERSION_NUMBER}");
+    println!("cargo:api_version={API_VERSION}");
+    let includes =
+        env::join_paths(&library.include_dirs).expect("include paths contain no separator");
+    println!("cargo:include={}", includes.to_string_lossy());
+}
+
+fn wants_system() -> bool {
+    let env_says = env::var("NDPI_NO_VENDOR").is_ok_and(|v| !v.is_empty() && v != "0");
+    env_says || env::var_os("CARGO_FEATURE_SYSTEM").is_some()
+}
+
+/// Stops the build with one message that says what went wrong and what to run.
+fn fail(message: &str) -> ! {
+    eprintln!("\nerror: ndpi-sys could not build nDPI\n\n{message}\n");
+    std::process::exit(1);
+}

@@ -1,0 +1,172 @@
+//! Vendored mode: compile the pinned nDPI source with `cc`, without autotools.
+//!
+//! autotools would generate three headers; we write them ourselves into `OUT_DIR/include`
+//! next to copies of nDPI's public headers, so that dependents get one include directory that
+//! looks like an installed libndpi.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::{Library, API_VERSION};
+
+/// Source directories whose `*.c` files (not recursive) make up libndpi. Files ending in
+/// `.c.inc`, `roaring.cc` and `third_party/src/hll/*.c` are `#include`d by these.
+const SOURCE_DIRS: [&str; 3] = ["src/lib", "src/lib/protocols", "src/lib/third_party/src"];
+
+pub fn build() -> Result<Library, String> {
+    let source = source_dir()?;
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let include = out.join("include");
+    let gcrypt = env::var_os("CARGO_FEATURE_GCRYPT").is_some();
+
+    write_headers(&source, &include, gcrypt)?;
+
+    let mut build = cc::Build::new();
+    build
+        .include(&include)
+        .include(source.join("src/lib/third_party/include"))
+        .define("NDPI_LIB_COMPILATION", None)
+        // nDPI is third-party code: its warnings are not ours to act on.
+        .warnings(false)
+        .flag_if_supported("-w")
+        // A debug build of the packet path makes every test and example crawl; nDPI itself
+        // builds with -O2 by default.
+        .opt_level(opt_level().max(2));
+    for dir in SOURCE_DIRS {
+        for file in c_files(&source.join(dir))? {
+            build.file(file);
+        }
+    }
+    build
+        .try_compile("ndpi")
+        .map_err(|e| format!("compiling nDPI failed: {e}"))?;
+
+    if gcrypt {
+        link_gcrypt()?;
+    }
+    println!("cargo:rustc-link-lib=m");
+    println!("cargo:rerun-if-changed={}", source.join("src").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        source.join(".verified-sha256").display()
+    );
+    Ok(Library {
+        include_dirs: vec![include],
+    })
+}
+
+/// `NDPI_SOURCE_DIR`, else `vendor/nDPI` in the workspace; checked to be nDPI 4.2.
+fn source_dir() -> Result<PathBuf, String> {
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let dir = env::var_os("NDPI_SOURCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("../vendor/nDPI"));
+    let configure = dir.join("configure.ac");
+    let text = fs::read_to_string(&configure).map_err(|_| {
+        format!(
+            "No nDPI source at {}.\n\n\
+             Fix: run `vendor/fetch.sh` in the repository (it fetches and verifies the pinned \
+             nDPI 4.2 source), or set NDPI_SOURCE_DIR to an unpacked nDPI 4.2 source tree, or set \
+             NDPI_NO_VENDOR=1 to link a system libndpi 4.2 (Debian: apt-get install libndpi-dev).",
+            dir.display()
+        )
+    })?;
+    if !text.contains("AC_INIT([libndpi], [4.2.0])") {
+        return Err(format!(
+            "{} is not nDPI 4.2.0; these bindings are written for 4.2 only.\n\n\
+             Fix: point NDPI_SOURCE_DIR at nDPI 4.2 or run `vendor/fetch.sh`.",
+            dir.display()
+        ));
+    }
+    Ok(dir)
+}
+
+fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "c"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Copies nDPI's headers into `include` and writes the three that autotools would generate.
+fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), String> {
+    let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
+    fs::create_dir_all(include).map_err(|e| io(include, e))?;
+    let headers = source.join("src/include");
+    for entry in fs::read_dir(&headers).map_err(|e| io(&headers, e))? {
+        let path = entry.map_err(|e| io(&headers, e))?.path();
+        if path.extension().is_some_and(|ext| ext == "h") {
+            let target = include.join(path.file_name().expect("a file has a name"));
+            fs::copy(&path, &target).map_err(|e| io(&path, e))?;
+        }
+    }
+
+    let substitute = |template: &str, pairs: &[(&str, &str)]| -> Result<(), String> {
+        let from = headers.join(format!("{template}.in"));
+        let mut text = fs::read_to_string(&from).map_err(|e| io(&from, e))?;
+        for (key, value) in pairs {
+            text = text.replace(key, value);
+        }
+        let to = include.join(template);
+        fs::write(&to, text).map_err(|e| io(&to, e))
+    };
+    substitute(
+        "ndpi_define.h",
+        &[
+            ("@NDPI_MAJOR@", "4"),
+            ("@NDPI_MINOR@", "2"),
+            ("@NDPI_PATCH@", "0"),
+        ],
+    )?;
+    substitute(
+        "ndpi_api.h",
+        &[("@NDPI_API_VERSION@", &API_VERSION.to_string())],
+    )?;
+
+    let config = include.join("ndpi_config.h");
+    fs::write(&config, config_header(gcrypt)).map_err(|e| io(&config, e))
+}
+
+/// The few `HAVE_*` and release macros nDPI's sources read from autotools' `ndpi_config.h`.
+fn config_header(gcrypt: bool) -> String {
+    let gcrypt = if gcrypt {
+        "#define HAVE_LIBGCRYPT 1"
+    } else {
+        "/* HAVE_LIBGCRYPT: off (feature `gcrypt` disabled) */"
+    };
+    format!(
+        "/* Written by ndpi-sys's build script in place of autotools' ndpi_config.h. */\n\
+         #ifndef NDPI_SYS_CONFIG_H\n#define NDPI_SYS_CONFIG_H\n\
+         {gcrypt}\n\
+         #define NDPI_MAJOR_RELEASE \"4\"\n#define NDPI_MINOR_RELEASE \"2\"\n#define NDPI_PATCH_LEVEL \"0\"\n\
+         #define NDPI_GIT_RELEASE \"4.2.0\"\n#define NDPI_GIT_DATE \"Tue Feb  1 08:14:05 UTC 2022\"\n\
+         #define PACKAGE_VERSION \"4.2.0\"\n\
+         #endif\n"
+    )
+}
+
+fn link_gcrypt() -> Result<(), String> {
+    pkg_config::Config::new()
+        .probe("libgcrypt")
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "libgcrypt (needed for QUIC SNI/ALPN) was not found: {e}\n\n\
+             Fix: `apt-get install libgcrypt20-dev pkg-config`, or build without it: \
+             `default-features = false` on ndpi-sys (QUIC sub-classification is then lost)."
+            )
+        })
+}
+
+fn opt_level() -> u32 {
+    match env::var("OPT_LEVEL").as_deref() {
+        Ok("1") => 1,
+        Ok("2") => 2,
+        Ok("3") => 3,
+        _ => 0,
+    }
+}

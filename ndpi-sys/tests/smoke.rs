@@ -1,0 +1,68 @@
+//! Smoke test against the linked nDPI, whichever mode built it: init, enable everything,
+//! finalize, look up well-known protocols, exit. `scripts/test.sh` also runs this binary under
+//! valgrind to show that init/exit leaks nothing.
+
+use std::ffi::CStr;
+
+use ndpi_sys as sys;
+
+/// Protocols nDPI 4.2 implements (`NDPI_LAST_IMPLEMENTED_PROTOCOL` in 4.2's `ndpi_protocol_ids.h`).
+const NDPI_4_2_PROTOCOLS: u32 = 282;
+
+#[test]
+fn init_finalize_lookup_exit() {
+    // SAFETY: the module pointer is checked for null, used only between init and exit, and
+    // every C string returned by nDPI points into the module, which outlives these reads.
+    unsafe {
+        let module = sys::ndpi_init_detection_module(0);
+        assert!(
+            !module.is_null(),
+            "ndpi_init_detection_module returned NULL"
+        );
+        let mut all = sys::NDPI_PROTOCOL_BITMASK::default();
+        sys::bitmask_set_all(&mut all);
+        sys::ndpi_set_protocol_detection_bitmask2(module, &all);
+        sys::ndpi_finalize_initialization(module);
+
+        for (id, expected) in [
+            (7, "HTTP"),
+            (5, "DNS"),
+            (91, "TLS"),
+            (188, "QUIC"),
+            (92, "SSH"),
+        ] {
+            let name = CStr::from_ptr(sys::ndpi_get_proto_name(module, id));
+            assert_eq!(name.to_str(), Ok(expected), "name of protocol {id}");
+        }
+        assert_eq!(
+            sys::ndpi_get_num_supported_protocols(module),
+            NDPI_4_2_PROTOCOLS
+        );
+        assert_eq!(
+            sys::NDPI_LAST_IMPLEMENTED_PROTOCOL,
+            NDPI_4_2_PROTOCOLS,
+            "headers and library disagree"
+        );
+
+        sys::ndpi_exit_detection_module(module);
+    }
+}
+
+#[test]
+fn flow_struct_layout_matches_the_library() {
+    // SAFETY: a pure query of a size compiled into the library.
+    let c_size = unsafe { sys::ndpi_detection_get_sizeof_ndpi_flow_struct() };
+    assert_eq!(std::mem::size_of::<sys::ndpi_flow_struct>() as u32, c_size);
+}
+
+#[test]
+fn library_reports_release_4_2() {
+    // SAFETY: ndpi_revision returns a static string.
+    let revision = unsafe { CStr::from_ptr(sys::ndpi_revision()) };
+    let revision = revision.to_str().expect("ASCII revision");
+    assert!(
+        revision.starts_with("4.2"),
+        "linked nDPI says it is {revision}"
+    );
+    assert_eq!(sys::NDPI_API_VERSION, 8668);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian 12 machine with Rust needs before building: Debian packages and the
+# pinned nDPI source. Idempotent: installed packages and a verified source are left alone.
+# Run as root (or with sudo available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  pkg-config libclang-dev   # bindgen
+  libgcrypt20-dev           # nDPI's QUIC decryption (SNI/ALPN)
+  libpcap-dev               # capture
+  libndpi-dev               # system-mode build test (Debian's libndpi 4.2)
+  libndpi-bin               # ndpiReader, the reference the benches compare against
+  valgrind                  # leak checks
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+vendor/fetch.sh

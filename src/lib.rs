@@ -1,0 +1,4 @@
+//! Safe Rust bindings to nDPI 4.2 (work in progress).
+#![deny(missing_docs)]
+
+pub use ndpi_sys as sys;
