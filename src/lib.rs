@@ -2,3 +2,6 @@
 #![deny(missing_docs)]
 
 pub use ndpi_sys as sys;
+
+mod record;
+pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
