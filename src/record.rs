@@ -5,6 +5,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::{Flow, Risk, Text};
+
 /// Everything known about one flow, owned and compact. It is filled by the flow tracker from
 /// its counters and, once detection is final, from nDPI's metadata (after which the nDPI flow
 /// state is freed).
@@ -60,16 +62,16 @@ pub struct FlowRecord {
     pub direction: Direction,
     /// HTTP metadata, for HTTP flows (including `HTTP.X` sub-protocols).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub http: Option<HttpInfo>,
+    pub http: Option<Box<HttpInfo>>,
     /// DNS metadata, for DNS flows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dns: Option<DnsInfo>,
+    pub dns: Option<Box<DnsInfo>>,
     /// SSH metadata, for SSH flows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ssh: Option<SshInfo>,
+    pub ssh: Option<Box<SshInfo>>,
     /// TLS or QUIC metadata, for TLS, QUIC, DTLS and TLS-wrapped mail flows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tls_quic: Option<TlsQuicInfo>,
+    pub tls_quic: Option<Box<TlsQuicInfo>>,
     /// Why the record was emitted; `None` while the flow is still active.
     pub end_reason: Option<EndReason>,
 }
@@ -253,4 +255,94 @@ pub struct TlsQuicInfo {
     pub tls_supported_versions: Option<String>,
     /// SHA-1 fingerprint of the server certificate, "AA:BB:..." uppercase.
     pub sha1_cert_fingerprint: Option<String>,
+    /// User-Agent carried in QUIC transport parameters.
+    pub user_agent: Option<String>,
+}
+
+impl FlowRecord {
+    /// Copies the final classification and metadata out of nDPI's flow state.
+    pub(crate) fn take_classification(&mut self, flow: &Flow<'_>) {
+        let detector = flow.detector();
+        let protocol = flow.protocol();
+        let risks = flow.risks();
+        self.l7_master_proto = protocol.master.0;
+        self.l7_proto = protocol.app.0;
+        self.l7_proto_name = detector.protocol_name(protocol);
+        self.category = detector
+            .category_name(protocol.category)
+            .unwrap_or("Unspecified")
+            .to_owned();
+        self.confidence = flow.confidence().name().to_owned();
+        self.guessed = flow.was_guessed();
+        self.risks = risks.iter().map(Risk::name).collect();
+        self.risk_score = risks.score();
+        self.host_server_name = flow.host_server_name().map(lossy);
+        self.http = flow.http().map(|h| {
+            Box::new(HttpInfo {
+                method: h.method.map(str::to_owned),
+                url: text(h.url),
+                content_type: text(h.content_type),
+                request_content_type: text(h.request_content_type),
+                return_code: h.response_code,
+                server_name: text(h.host),
+                user_agent: text(h.user_agent),
+            })
+        });
+        self.dns = flow.dns().map(|d| {
+            Box::new(DnsInfo {
+                invalid_chars_in_query: d
+                    .query
+                    .is_some_and(|q| q.as_bytes().iter().any(|b| !b.is_ascii_graphic())),
+                last_query: text(d.query),
+                last_query_type: d.query_type,
+                query_class: d.query_class,
+                last_return_code: d.reply_code,
+                replies_as_string: d.answer.map(|a| a.to_string()),
+                num_queries: d.num_queries,
+                num_answers: d.num_answers,
+            })
+        });
+        self.ssh = flow.ssh().map(|s| {
+            Box::new(SshInfo {
+                client_signature: text(s.client_signature),
+                server_signature: text(s.server_signature),
+                hassh_client: text(s.hassh_client),
+                hassh_server: text(s.hassh_server),
+            })
+        });
+        self.tls_quic = flow.tls_quic().map(|t| {
+            Box::new(TlsQuicInfo {
+                client_requested_server_name: text(t.sni),
+                server_names: text(t.server_names),
+                issuerDN: text(t.issuer_dn),
+                subjectDN: text(t.subject_dn),
+                ja3_client: text(t.ja3_client),
+                ja3_server: text(t.ja3_server),
+                notBefore: t.not_before,
+                notAfter: t.not_after,
+                unsafe_cipher: t.unsafe_cipher != 0,
+                server_cipher: t.server_cipher,
+                server_cipher_name: t.server_cipher_name(),
+                tls_version: t.version,
+                tls_version_name: t.version_name(),
+                alpn: text(t.alpn),
+                tls_supported_versions: text(t.supported_versions),
+                sha1_cert_fingerprint: t.cert_sha1.map(|sha| {
+                    sha.iter()
+                        .map(|b| format!("{b:02X}"))
+                        .collect::<Vec<_>>()
+                        .join(":")
+                }),
+                user_agent: text(t.user_agent),
+            })
+        });
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn text(t: Option<Text<'_>>) -> Option<String> {
+    t.map(|t| t.to_string_lossy().into_owned())
 }

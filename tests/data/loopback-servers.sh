@@ -26,7 +26,7 @@
 #
 # Callers are expected to run with `set -euo pipefail`; the functions return non-zero on failure.
 
-# Ports. DNS must stay on 53: nDPI 4.2 recognises DNS only on port 53 (or 5355).
+# Ports. DNS must stay on 53: nDPI 4.2 recognises DNS only on port 53 (5353/5355 are MDNS/LLMNR).
 LOOPBACK_HTTP_PORT=${LOOPBACK_HTTP_PORT:-8080}
 LOOPBACK_TLS_PORT=${LOOPBACK_TLS_PORT:-8443}
 LOOPBACK_DNS_PORT=${LOOPBACK_DNS_PORT:-53}

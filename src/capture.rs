@@ -1,0 +1,236 @@
+//! Frames from pcap/pcapng files and live interfaces, through libpcap (the `pcap` crate).
+
+use std::path::Path;
+
+use crate::{Error, LinkType};
+
+/// One captured frame, borrowed from libpcap's buffer until the next read.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// The captured bytes (possibly fewer than `wire_len`).
+    pub data: &'a [u8],
+    /// The frame's length on the wire.
+    pub wire_len: u32,
+    /// Capture timestamp, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+}
+
+/// The result of one read.
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// A frame.
+    Frame(Frame<'a>),
+    /// A live capture's read timeout passed without a frame (check your stop conditions).
+    Timeout,
+    /// The file has no more frames.
+    End,
+}
+
+/// Settings of a live capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveOptions {
+    /// Bytes captured per frame (default 65535).
+    pub snaplen: i32,
+    /// Put the interface in promiscuous mode (default on).
+    pub promiscuous: bool,
+    /// Kernel buffer size in bytes (`None`: libpcap's default).
+    pub buffer_size: Option<i32>,
+    /// How long one read waits for a frame, in ms (default 250). Reads return
+    /// [`Next::Timeout`] when it passes, so callers can check Ctrl-C and deadlines.
+    pub read_timeout_ms: i32,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            snaplen: 65535,
+            promiscuous: true,
+            buffer_size: None,
+            read_timeout_ms: 250,
+        }
+    }
+}
+
+/// libpcap's capture statistics of a live capture.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Frames received by the filter.
+    pub received: u32,
+    /// Frames dropped because the buffer was full.
+    pub dropped: u32,
+    /// Frames dropped by the interface or its driver.
+    pub if_dropped: u32,
+}
+
+enum Handle {
+    File(pcap::Capture<pcap::Offline>),
+    Live(pcap::Capture<pcap::Active>),
+}
+
+/// A pcap/pcapng file or a live interface.
+pub struct Capture {
+    handle: Handle,
+    name: String,
+    link: Result<LinkType, i32>,
+    frames: u64,
+}
+
+impl Capture {
+    /// Opens a pcap or pcapng file. A file that is not a capture is refused here, naming it.
+    pub fn open_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(Error::Capture {
+                source_name: name,
+                reason: e.to_string(),
+            });
+        }
+        let handle = pcap::Capture::from_file(path).map_err(|e| capture_error(&name, &e))?;
+        let dlt = handle.get_datalink().0;
+        Ok(Capture {
+            handle: Handle::File(handle),
+            name,
+            link: LinkType::from_dlt(dlt).ok_or(dlt),
+            frames: 0,
+        })
+    }
+
+    /// Starts a live capture on `interface` (immediate mode, so that frames arrive without
+    /// buffering delays and reads honour the timeout).
+    pub fn open_live(interface: &str, options: &LiveOptions) -> Result<Self, Error> {
+        let name = interface.to_owned();
+        let mut inactive = pcap::Capture::from_device(interface)
+            .map_err(|e| capture_error(&name, &e))?
+            .promisc(options.promiscuous)
+            .snaplen(options.snaplen)
+            .timeout(options.read_timeout_ms)
+            .immediate_mode(true);
+        if let Some(size) = options.buffer_size {
+            inactive = inactive.buffer_size(size);
+        }
+        let handle = inactive.open().map_err(|e| live_error(&name, &e))?;
+        let dlt = handle.get_datalink().0;
+        Ok(Capture {
+            handle: Handle::Live(handle),
+            name,
+            link: LinkType::from_dlt(dlt).ok_or(dlt),
+            frames: 0,
+        })
+    }
+
+    /// The file name or interface.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The link type, or the raw `DLT_*` number when the decoder does not support it.
+    pub fn link_type(&self) -> Result<LinkType, i32> {
+        self.link
+    }
+
+    /// Frames read so far.
+    pub fn frames_read(&self) -> u64 {
+        self.frames
+    }
+
+    /// Applies a BPF filter (tcpdump syntax).
+    pub fn set_filter(&mut self, bpf: &str) -> Result<(), Error> {
+        let result = match &mut self.handle {
+            Handle::File(h) => h.filter(bpf, true),
+            Handle::Live(h) => h.filter(bpf, true),
+        };
+        result.map_err(|e| Error::Capture {
+            source_name: self.name.clone(),
+            reason: format!("bad BPF filter {bpf:?}: {e}"),
+        })
+    }
+
+    /// Reads the next frame. A damaged file gives an error naming the file and the byte
+    /// offset where reading stopped; frames read before it remain valid.
+    pub fn next_frame(&mut self) -> Result<Next<'_>, Error> {
+        // Taken before the read: the error path below cannot borrow the handle again.
+        let file = match &self.handle {
+            Handle::File(h) => Some(h.as_ptr().cast::<std::ffi::c_void>()),
+            Handle::Live(_) => None,
+        };
+        let result = match &mut self.handle {
+            Handle::File(h) => h.next_packet(),
+            Handle::Live(h) => h.next_packet(),
+        };
+        match result {
+            Ok(packet) => {
+                self.frames += 1;
+                let ts = packet.header.ts;
+                let time_ms = (ts.tv_sec.max(0) as u64) * 1000 + (ts.tv_usec.max(0) as u64) / 1000;
+                Ok(Next::Frame(Frame {
+                    data: packet.data,
+                    wire_len: packet.header.len,
+                    time_ms,
+                }))
+            }
+            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
+            Err(pcap::Error::TimeoutExpired) => Ok(Next::Timeout),
+            Err(e) => {
+                let position = file
+                    .and_then(file_offset)
+                    .map_or(String::new(), |o| format!(" at byte offset {o}"));
+                Err(Error::Capture {
+                    source_name: self.name.clone(),
+                    reason: format!("{e}{position}, after frame {}", self.frames),
+                })
+            }
+        }
+    }
+
+    /// libpcap's statistics, for live captures.
+    pub fn stats(&mut self) -> Option<CaptureStats> {
+        match &mut self.handle {
+            Handle::Live(h) => h.stats().ok().map(|s| CaptureStats {
+                received: s.received,
+                dropped: s.dropped,
+                if_dropped: s.if_dropped,
+            }),
+            Handle::File(_) => None,
+        }
+    }
+}
+
+fn capture_error(name: &str, e: &pcap::Error) -> Error {
+    Error::Capture {
+        source_name: name.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+fn live_error(name: &str, e: &pcap::Error) -> Error {
+    let text = e.to_string();
+    let hint = if text.contains("ermission") || text.contains("not permitted") {
+        " (live capture needs root or CAP_NET_RAW: run with sudo, or `setcap cap_net_raw,cap_net_admin=eip` on the binary)"
+    } else {
+        ""
+    };
+    Error::Capture {
+        source_name: name.to_owned(),
+        reason: format!("{text}{hint}"),
+    }
+}
+
+extern "C" {
+    /// libpcap: the stdio stream of an offline capture.
+    fn pcap_file(p: *mut std::ffi::c_void) -> *mut libc::FILE;
+}
+
+/// Where libpcap's reader stands in the file of the offline capture `handle`.
+fn file_offset(handle: *mut std::ffi::c_void) -> Option<i64> {
+    // SAFETY: `handle` belongs to an open offline capture (the caller still owns it), so
+    // pcap_file returns its open stream (or NULL, checked); ftell only reads the position.
+    unsafe {
+        let file = pcap_file(handle);
+        if file.is_null() {
+            return None;
+        }
+        let offset = libc::ftell(file);
+        (offset >= 0).then_some(offset as i64)
+    }
+}

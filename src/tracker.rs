@@ -1,0 +1,448 @@
+//! The flow table: from decoded packets to classified, counted flows.
+//!
+//! Per packet: decode → bidirectional key → table entry (counters, timestamps, nDPI state) →
+//! nDPI until detection is final → the entry keeps a compact owned [`FlowRecord`] and frees
+//! nDPI's state. Flows end on idle timeout, TCP FIN/RST, eviction from a full table, or the end
+//! of the capture; each end produces the flow's record as an event.
+
+use std::collections::VecDeque;
+use std::hash::BuildHasherDefault;
+use std::net::IpAddr;
+
+use hashlink::linked_hash_map::RawEntryMut;
+use hashlink::LinkedHashMap;
+use rustc_hash::FxHasher;
+
+use crate::decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet};
+use crate::locality::{direction, Cidr};
+use crate::{Detector, EndReason, Error, Flow, FlowRecord};
+
+/// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
+/// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// Give up on TCP flows after this many packets without a final classification (80).
+    pub max_tcp_packets: u32,
+    /// Give up on UDP flows after this many packets (24).
+    pub max_udp_packets: u32,
+    /// End flows idle for longer than this, in packet time (30 s). `None`: never.
+    pub idle_timeout_ms: Option<u64>,
+    /// End TCP flows on RST, or once both sides sent FIN, after a short linger that absorbs
+    /// the last ACKs (on by default).
+    pub tcp_end: bool,
+    /// How long a closed TCP flow lingers for trailing packets (1 s of packet time).
+    pub tcp_close_linger_ms: u64,
+    /// At most this many flows at once; the least recently active is evicted (1,000,000).
+    pub max_flows: usize,
+    /// Emit a periodic event for each flow every this many ms of its activity. `None`: never.
+    pub periodic_interval_ms: Option<u64>,
+    /// Frame decoding options (tunnel decapsulation).
+    pub decode: DecodeOptions,
+    /// Local networks, for [`FlowRecord::direction`].
+    pub local_networks: Vec<Cidr>,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            max_tcp_packets: 80,
+            max_udp_packets: 24,
+            idle_timeout_ms: Some(30_000),
+            tcp_end: true,
+            tcp_close_linger_ms: 1_000,
+            max_flows: 1_000_000,
+            periodic_interval_ms: None,
+            decode: DecodeOptions::default(),
+            local_networks: Vec::new(),
+        }
+    }
+}
+
+impl TrackerConfig {
+    /// The reference reader's behaviour on capture files (`ndpiReader -i FILE`): flows live
+    /// until the end of the file (it expires idle flows only on live captures) and TCP
+    /// FIN/RST do not end them.
+    pub fn ndpi_reader_offline() -> Self {
+        TrackerConfig {
+            idle_timeout_ms: None,
+            tcp_end: false,
+            ..TrackerConfig::default()
+        }
+    }
+}
+
+/// What happened to a flow, with a snapshot of its record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowEvent {
+    /// Classification became final (detected, or given up after the packet limit).
+    Classified(FlowRecord),
+    /// The periodic interval elapsed for an active flow.
+    Periodic(FlowRecord),
+    /// The flow ended; `end_reason` says why.
+    Ended(FlowRecord),
+}
+
+impl FlowEvent {
+    /// The record carried by the event.
+    pub fn record(&self) -> &FlowRecord {
+        match self {
+            FlowEvent::Classified(r) | FlowEvent::Periodic(r) | FlowEvent::Ended(r) => r,
+        }
+    }
+}
+
+/// Counters of everything the tracker saw and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackerStats {
+    /// Frames given to [`Tracker::process`].
+    pub frames: u64,
+    /// Their wire lengths, summed.
+    pub wire_bytes: u64,
+    /// Frames that became packets of a flow.
+    pub packets: u64,
+    /// Frames dropped, by reason (indexed like [`DropReason::ALL`]).
+    pub dropped: [u64; DropReason::ALL.len()],
+    /// Packets handed to nDPI.
+    pub dpi_packets: u64,
+    /// Frames whose timestamp was earlier than the previous one (clamped, as the reference).
+    pub timestamps_backwards: u64,
+    /// Flows created.
+    pub flows_created: u64,
+    /// Flows ended, by reason.
+    pub flows_ended: [u64; 5],
+    /// Flows whose classification was guessed at give-up.
+    pub flows_guessed: u64,
+    /// Most flows tracked at once.
+    pub max_active_flows: u64,
+}
+
+impl TrackerStats {
+    /// Frames dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.dropped[reason as usize]
+    }
+
+    /// Flows ended for `reason`.
+    pub fn ended(&self, reason: EndReason) -> u64 {
+        self.flows_ended[reason as usize]
+    }
+}
+
+/// The bidirectional flow key: VLAN, L4 protocol and the two endpoints in canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    vlan: u16,
+    proto: u8,
+    low: (IpAddr, u16),
+    high: (IpAddr, u16),
+}
+
+impl FlowKey {
+    fn of(packet: &Packet<'_>) -> Self {
+        let a = (packet.src, packet.src_port);
+        let b = (packet.dst, packet.dst_port);
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            vlan: packet.vlan_id,
+            proto: packet.l4_proto,
+            low,
+            high,
+        }
+    }
+}
+
+struct Entry<'d> {
+    record: FlowRecord,
+    /// nDPI's state while detection runs; dropped once the classification is final.
+    ndpi: Option<Flow<'d>>,
+    fin_from_client: bool,
+    fin_from_server: bool,
+    closing: Option<EndReason>,
+    next_periodic_ms: u64,
+}
+
+type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>;
+
+/// Tracks flows from raw frames and classifies them with one [`Detector`].
+///
+/// ```no_run
+/// use ndpi::{Detector, LinkType, Tracker, TrackerConfig};
+/// let detector = Detector::new()?;
+/// let mut tracker = Tracker::new(&detector, TrackerConfig::default());
+/// # let (frame, wire_len, time_ms) = (&[0u8; 64][..], 64, 0);
+/// tracker.process(LinkType::Ethernet, frame, wire_len, time_ms)?;
+/// tracker.finish();
+/// for event in tracker.drain_events() {
+///     println!("{}", serde_json::to_string(event.record()).unwrap());
+/// }
+/// # Ok::<(), ndpi::Error>(())
+/// ```
+pub struct Tracker<'d> {
+    detector: &'d Detector,
+    config: TrackerConfig,
+    flows: Table<'d>,
+    closing: VecDeque<(FlowKey, u64)>,
+    events: Vec<FlowEvent>,
+    stats: TrackerStats,
+    last_time_ms: u64,
+}
+
+impl<'d> Tracker<'d> {
+    /// An empty table classifying with `detector`.
+    pub fn new(detector: &'d Detector, config: TrackerConfig) -> Self {
+        Tracker {
+            detector,
+            config,
+            flows: Table::default(),
+            closing: VecDeque::new(),
+            events: Vec::new(),
+            stats: TrackerStats::default(),
+            last_time_ms: 0,
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> &TrackerStats {
+        &self.stats
+    }
+
+    /// Flows currently tracked.
+    pub fn active_flows(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Records of the flows currently tracked, least recently active first.
+    pub fn active_records(&self) -> impl Iterator<Item = &FlowRecord> {
+        self.flows.values().map(|e| &e.record)
+    }
+
+    /// Events produced since the last call, oldest first.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, FlowEvent> {
+        self.events.drain(..)
+    }
+
+    /// Processes one captured frame. `frame` is the captured bytes, `wire_len` the frame's
+    /// length on the wire, `time_ms` its timestamp. Undecodable frames are counted in
+    /// [`TrackerStats::dropped`]; the error is only for nDPI allocation failure.
+    pub fn process(
+        &mut self,
+        link: LinkType,
+        frame: &[u8],
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Error> {
+        self.stats.frames += 1;
+        self.stats.wire_bytes += u64::from(wire_len);
+        let now = if time_ms < self.last_time_ms {
+            self.stats.timestamps_backwards += 1;
+            self.last_time_ms
+        } else {
+            time_ms
+        };
+        self.last_time_ms = now;
+        self.expire(now);
+
+        let packet = match decode(link, frame, self.config.decode) {
+            Ok(packet) => packet,
+            Err(reason) => {
+                self.stats.dropped[reason as usize] += 1;
+                return Ok(());
+            }
+        };
+        self.stats.packets += 1;
+        let key = FlowKey::of(&packet);
+        let syn_only = packet
+            .tcp_flags
+            .is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
+        if syn_only && self.flows.get(&key).is_some_and(|e| e.closing.is_some()) {
+            // A new connection reusing the tuple: the old one is over.
+            self.end(&key, None);
+        }
+
+        let detector = self.detector;
+        let entry = match self.flows.raw_entry_mut().from_key(&key) {
+            RawEntryMut::Occupied(mut occupied) => {
+                occupied.to_back();
+                occupied.into_mut()
+            }
+            RawEntryMut::Vacant(_) => {
+                if self.flows.len() >= self.config.max_flows.max(1) {
+                    if let Some(oldest) = self.flows.front().map(|(k, _)| *k) {
+                        self.end(&oldest, Some(EndReason::Evicted));
+                    }
+                }
+                let entry = Entry {
+                    record: new_record(&packet, now, &self.config.local_networks),
+                    ndpi: Some(Flow::new(detector)?),
+                    fin_from_client: false,
+                    fin_from_server: false,
+                    closing: None,
+                    next_periodic_ms: self
+                        .config
+                        .periodic_interval_ms
+                        .map_or(u64::MAX, |i| now.saturating_add(i)),
+                };
+                self.stats.flows_created += 1;
+                self.stats.max_active_flows =
+                    self.stats.max_active_flows.max(self.flows.len() as u64 + 1);
+                self.flows.entry(key).or_insert(entry)
+            }
+        };
+
+        let from_client =
+            packet.src == entry.record.cli_ip && packet.src_port == entry.record.cli_port;
+        let record = &mut entry.record;
+        if from_client {
+            record.cli2srv_packets += 1;
+            record.cli2srv_bytes += u64::from(wire_len);
+        } else {
+            record.srv2cli_packets += 1;
+            record.srv2cli_bytes += u64::from(wire_len);
+        }
+        record.last_seen_ms = now;
+
+        if let Some(flow) = entry.ndpi.as_mut() {
+            self.stats.dpi_packets += 1;
+            let packets = record.packets();
+            let limit = match packet.l4_proto {
+                6 => Some(self.config.max_tcp_packets),
+                17 => Some(self.config.max_udp_packets),
+                _ => None,
+            };
+            let enough = limit.is_some_and(|limit| packets > u64::from(limit));
+            let protocol = flow.process(packet.l3, now);
+            if enough || !protocol.app.is_unknown() {
+                let wait_for_metadata = !enough && flow.extra_dissection_possible();
+                if !wait_for_metadata {
+                    if protocol.app.is_unknown() {
+                        flow.give_up();
+                        self.stats.flows_guessed += u64::from(flow.was_guessed());
+                    }
+                    record.take_classification(flow);
+                    entry.ndpi = None;
+                    self.events
+                        .push(FlowEvent::Classified(entry.record.clone()));
+                }
+            }
+        }
+
+        if now >= entry.next_periodic_ms {
+            let interval = self.config.periodic_interval_ms.unwrap_or(u64::MAX);
+            entry.next_periodic_ms = now.saturating_add(interval);
+            self.events.push(FlowEvent::Periodic(snapshot(entry)));
+        }
+
+        if let (true, Some(flags)) = (self.config.tcp_end, packet.tcp_flags) {
+            if flags & tcp_flags::FIN != 0 {
+                *(if from_client {
+                    &mut entry.fin_from_client
+                } else {
+                    &mut entry.fin_from_server
+                }) = true;
+            }
+            let reason = if flags & tcp_flags::RST != 0 {
+                Some(EndReason::Rst)
+            } else if entry.fin_from_client && entry.fin_from_server {
+                Some(EndReason::Fin)
+            } else {
+                None
+            };
+            if let (Some(reason), None) = (reason, entry.closing) {
+                entry.closing = Some(reason);
+                self.closing
+                    .push_back((key, now.saturating_add(self.config.tcp_close_linger_ms)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends every remaining flow with [`EndReason::CaptureEnd`] (giving up detection where it
+    /// is not final). Their records are in [`Tracker::drain_events`].
+    pub fn finish(&mut self) {
+        while let Some(key) = self.flows.front().map(|(k, _)| *k) {
+            self.end(&key, Some(EndReason::CaptureEnd));
+        }
+        self.closing.clear();
+    }
+
+    /// Ends idle flows and closed TCP flows whose linger has passed.
+    fn expire(&mut self, now: u64) {
+        if let Some(idle) = self.config.idle_timeout_ms {
+            while let Some((key, entry)) = self.flows.front() {
+                if entry.record.last_seen_ms.saturating_add(idle) >= now {
+                    break;
+                }
+                let key = *key;
+                self.end(&key, Some(EndReason::Idle));
+            }
+        }
+        while let Some(&(key, deadline)) = self.closing.front() {
+            if deadline >= now {
+                break;
+            }
+            self.closing.pop_front();
+            self.end(&key, None);
+        }
+    }
+
+    /// Removes a flow and emits its record. `reason: None` ends a closing flow with its own
+    /// reason, and does nothing for flows that are not closing (e.g. already ended).
+    fn end(&mut self, key: &FlowKey, reason: Option<EndReason>) {
+        let Some(entry) = self.flows.get(key) else {
+            return;
+        };
+        let Some(reason) = reason.or(entry.closing) else {
+            return;
+        };
+        let mut entry = self.flows.remove(key).expect("present");
+        if let Some(mut flow) = entry.ndpi.take() {
+            flow.give_up();
+            self.stats.flows_guessed += u64::from(flow.was_guessed());
+            entry.record.take_classification(&flow);
+        }
+        entry.record.end_reason = Some(reason);
+        self.stats.flows_ended[reason as usize] += 1;
+        self.events.push(FlowEvent::Ended(entry.record));
+    }
+}
+
+/// The record as it stands, with the classification so far for flows still in detection.
+fn snapshot(entry: &Entry<'_>) -> FlowRecord {
+    let mut record = entry.record.clone();
+    if let Some(flow) = &entry.ndpi {
+        record.take_classification(flow);
+    }
+    record
+}
+
+fn new_record(packet: &Packet<'_>, now: u64, local: &[Cidr]) -> FlowRecord {
+    FlowRecord {
+        l4_proto: packet.l4_proto,
+        cli_ip: packet.src,
+        cli_port: packet.src_port,
+        srv_ip: packet.dst,
+        srv_port: packet.dst_port,
+        vlan_id: packet.vlan_id,
+        cli2srv_packets: 0,
+        srv2cli_packets: 0,
+        cli2srv_bytes: 0,
+        srv2cli_bytes: 0,
+        first_seen_ms: now,
+        last_seen_ms: now,
+        l7_master_proto: 0,
+        l7_proto: 0,
+        l7_proto_name: "Unknown".to_owned(),
+        category: "Unspecified".to_owned(),
+        confidence: "Unknown".to_owned(),
+        guessed: false,
+        risks: Vec::new(),
+        risk_score: 0,
+        host_server_name: None,
+        direction: direction(local, packet.src, packet.dst),
+        http: None,
+        dns: None,
+        ssh: None,
+        tls_quic: None,
+        end_reason: None,
+    }
+}
