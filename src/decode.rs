@@ -561,3 +561,7 @@ fn ipv6_extensions(l3: &[u8], mut next: u8, payload_len: usize) -> Result<(u8, u
         }
     }
 }
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

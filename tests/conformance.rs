@@ -7,20 +7,18 @@
 //! Subject, Validity, Cipher, ServerNames, ALPN, HASSH, URL, User-Agent, Content-Type,
 //! StatusCode). A full report goes to `target/conformance-report.txt`.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use ndpi::{
-    Capture, Detector, FlowEvent, FlowRecord, Next, Protocol, ProtocolId, Tracker, TrackerConfig,
-};
+use common::{classify, ndpi_dir, reference_detector};
+
+use ndpi::{Detector, FlowRecord, Protocol, ProtocolId, TrackerConfig};
 
 /// nDPI's test script skips this capture when nDPI is built without PCRE, as ours is.
 const NEEDS_PCRE: &str = "WebattackRCE.pcap";
-
-fn ndpi_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor/nDPI")
-}
 
 /// One flow as the reference printed it, or as we render ours the same way.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -259,53 +257,6 @@ fn utc(secs: u32) -> String {
     )
 }
 
-fn detector() -> Detector {
-    let example = ndpi_dir().join("example");
-    Detector::builder()
-        .protocols_file(example.join("protos.txt"))
-        .categories_file(example.join("categories.txt"))
-        .risky_domains_file(example.join("risky_domains.txt"))
-        .ja3_fingerprints_file(example.join("ja3_fingerprints.csv"))
-        .sha1_fingerprints_file(example.join("sha1_fingerprints.csv"))
-        .build()
-        .expect("nDPI's example files load")
-}
-
-/// Runs one capture through the tracker with the reference's settings.
-fn classify(detector: &Detector, pcap: &Path) -> (Vec<FlowRecord>, Option<String>) {
-    let mut config = TrackerConfig::ndpi_reader_offline();
-    config.decode.decode_tunnels = true;
-    let mut tracker = Tracker::new(detector, config);
-    let mut error = None;
-    match Capture::open_file(pcap) {
-        Err(e) => error = Some(e.to_string()),
-        Ok(mut capture) => match capture.link_type() {
-            Err(dlt) => error = Some(format!("unsupported link type {dlt}")),
-            Ok(link) => loop {
-                match capture.next_frame() {
-                    Ok(Next::Frame(frame)) => tracker
-                        .process(link, frame.data, frame.wire_len, frame.time_ms)
-                        .expect("nDPI allocates"),
-                    Ok(Next::End | Next::Timeout) => break,
-                    Err(e) => {
-                        error = Some(e.to_string());
-                        break;
-                    }
-                }
-            },
-        },
-    }
-    tracker.finish();
-    let records = tracker
-        .drain_events()
-        .filter_map(|e| match e {
-            FlowEvent::Ended(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    (records, error)
-}
-
 type Key = (String, u16, String, String);
 
 fn key(line: &Line) -> Key {
@@ -338,7 +289,7 @@ fn conformance_with_ndpi_expected_results() {
     pcaps.sort();
     assert!(pcaps.len() > 250, "nDPI 4.2 ships 256 test captures");
 
-    let detector = detector();
+    let detector = reference_detector();
     let mut report = String::new();
     let mut tally = Tally::default();
     let mut pcaps_with_differences = 0;
@@ -351,7 +302,9 @@ fn conformance_with_ndpi_expected_results() {
         let expected = parse_out(&String::from_utf8_lossy(
             &std::fs::read(&expected_path).unwrap(),
         ));
-        let (records, error) = classify(&detector, pcap);
+        let mut config = TrackerConfig::ndpi_reader_offline();
+        config.decode.decode_tunnels = true;
+        let (records, error) = classify(&detector, pcap, config);
         let ours: Vec<Line> = records.iter().map(|r| render(&detector, r)).collect();
 
         let mut by_key: HashMap<Key, Vec<&Line>> = HashMap::new();

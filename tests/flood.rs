@@ -1,0 +1,76 @@
+//! A flood of 1,000,000 distinct flows through a table capped at 100,000: the cap holds,
+//! every evicted flow is reported, and memory stays under a stated bound.
+//! (Alone in its test binary so that the RSS it reads is its own.)
+
+mod common;
+
+use std::net::Ipv4Addr;
+
+use common::frames::udp;
+use ndpi::{Detector, EndReason, FlowEvent, LinkType, Tracker, TrackerConfig};
+
+const FLOWS: u32 = 1_000_000;
+const CAP: usize = 100_000;
+/// Resident memory the 100,000-flow table may add. Each flow still in detection holds
+/// nDPI's 688-byte flow state plus the entry and its record (~500 bytes) and the map's
+/// links; 1.4 KB per flow leaves room for the allocator.
+const BOUND_BYTES: u64 = 140 * 1024 * 1024;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[test]
+fn a_million_flows_stay_within_the_cap_and_the_memory_bound() {
+    let detector = Detector::new().unwrap();
+    let config = TrackerConfig {
+        max_flows: CAP,
+        idle_timeout_ms: None,
+        ..TrackerConfig::default()
+    };
+    let mut tracker = Tracker::new(&detector, config);
+    let before = rss_bytes();
+    let mut evicted = 0u64;
+    let mut peak = 0;
+    for i in 0..FLOWS {
+        let src = Ipv4Addr::from(0x0a00_0000 | (i >> 8));
+        let frame = udp(
+            (src, (i & 0xff) as u16 + 1024),
+            (Ipv4Addr::new(192, 0, 2, 1), 5000),
+            b"flood",
+        );
+        tracker
+            .process(LinkType::Ethernet, &frame, frame.len() as u32, u64::from(i))
+            .unwrap();
+        evicted += tracker
+            .drain_events()
+            .filter(|e| matches!(e, FlowEvent::Ended(_)))
+            .count() as u64;
+        if i % 50_000 == 0 {
+            peak = peak.max(rss_bytes());
+        }
+    }
+    peak = peak.max(rss_bytes());
+    let grown = peak.saturating_sub(before);
+    eprintln!(
+        "{FLOWS} flows, cap {CAP}: RSS grew {} MiB ({} bytes per tracked flow)",
+        grown >> 20,
+        grown / CAP as u64
+    );
+    assert_eq!(tracker.active_flows(), CAP);
+    assert_eq!(tracker.stats().max_active_flows, CAP as u64);
+    assert_eq!(evicted, u64::from(FLOWS) - CAP as u64);
+    assert_eq!(tracker.stats().ended(EndReason::Evicted), evicted);
+    assert!(
+        grown < BOUND_BYTES,
+        "RSS grew {grown} bytes, bound {BOUND_BYTES}"
+    );
+    tracker.finish();
+    assert_eq!(
+        tracker.drain_events().count(),
+        CAP,
+        "the rest are reported at the end"
+    );
+}
