@@ -196,6 +196,21 @@ impl Capture {
     }
 }
 
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.handle {
+            Handle::File(_) => "file",
+            Handle::Live(_) => "live",
+        };
+        f.debug_struct("Capture")
+            .field("name", &self.name)
+            .field("kind", &kind)
+            .field("link", &self.link)
+            .field("frames", &self.frames)
+            .finish()
+    }
+}
+
 fn capture_error(name: &str, e: &pcap::Error) -> Error {
     Error::Capture {
         source_name: name.to_owned(),

@@ -1,4 +1,83 @@
-//! Safe Rust bindings to [nDPI](https://github.com/ntop/nDPI) 4.2 (work in progress).
+//! Safe Rust bindings to [nDPI](https://github.com/ntop/nDPI) 4.2, ntop's deep packet
+//! inspection library: classify traffic exactly as nDPI does, from L3 packets, raw frames,
+//! pcap files or live interfaces.
+//!
+//! # Layers
+//! - [`Detector`] owns nDPI's detection module ([`DetectorBuilder`]: protocol selection and
+//!   nDPI's custom files). [`Flow`] owns one flow's nDPI state and borrows its detector, so a
+//!   flow can neither outlive its module nor be handed to another one.
+//! - [`Protocol`] (master/app pair, "TLS.Google"), [`ProtocolId`], [`Category`], [`Breed`],
+//!   [`Confidence`] and [`Risks`] describe a classification.
+//! - [`Http`], [`Dns`], [`Ssh`] and [`TlsQuic`] are typed views of the metadata nDPI
+//!   extracted, borrowed from the flow; each checks the detected protocol before touching
+//!   nDPI's `protos` union, so asking a DNS flow for TLS data gives `None`.
+//! - [`decode()`] turns captured frames (Ethernet, Linux cooked, raw IP, PPP, 802.11, ...,
+//!   with VLAN/MPLS/PPPoE and optional tunnels) into the L3 packets nDPI wants, without
+//!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
+//!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
+//! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap.
+//!
+//! # Example: every flow of a capture
+//! ```
+//! use ndpi::{Capture, Detector, FlowEvent, Next, Tracker, TrackerConfig};
+//!
+//! let detector = Detector::new()?;
+//! let mut capture = Capture::open_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/loopback.pcap"))?;
+//! let link = capture.link_type().expect("a supported link type");
+//! let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
+//! while let Next::Frame(frame) = capture.next_frame()? {
+//!     tracker.process(link, frame.data, frame.wire_len, frame.time_ms)?;
+//! }
+//! tracker.finish();
+//! let records: Vec<_> = tracker.drain_events().filter_map(|e| match e {
+//!     FlowEvent::Ended(record) => Some(record),
+//!     _ => None,
+//! }).collect();
+//! for r in &records {
+//!     println!("{} {}:{} -> {}:{} {:?}", r.l7_proto_name, r.cli_ip, r.cli_port, r.srv_ip, r.srv_port, r.host_server_name);
+//! }
+//! assert!(records.iter().any(|r| r.l7_proto_name == "TLS"
+//!     && r.host_server_name.as_deref() == Some("secure.example")));
+//! # Ok::<(), ndpi::Error>(())
+//! ```
+//!
+//! # Example: one flow by hand, then its SNI
+//! ```
+//! use ndpi::{decode, Capture, DecodeOptions, Detector, Flow, Next};
+//!
+//! let detector = Detector::new()?;
+//! let mut capture = Capture::open_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/loopback.pcap"))?;
+//! let link = capture.link_type().expect("a supported link type");
+//! let mut flow = Flow::new(&detector)?;
+//! let mut client_port = None;
+//! while let Next::Frame(frame) = capture.next_frame()? {
+//!     let Ok(packet) = decode(link, frame.data, DecodeOptions::default()) else { continue };
+//!     // Follow the first connection to the TLS server on port 8443.
+//!     let port = if packet.dst_port == 8443 { packet.src_port } else if packet.src_port == 8443 { packet.dst_port } else { continue };
+//!     if *client_port.get_or_insert(port) != port {
+//!         continue;
+//!     }
+//!     flow.process(packet.l3, frame.time_ms);
+//!     if flow.is_detection_done() {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(detector.protocol_name(flow.protocol()), "TLS");
+//! let tls = flow.tls_quic().expect("a TLS flow has TLS metadata");
+//! assert_eq!(tls.sni.unwrap(), "secure.example");
+//! assert_eq!(flow.dns(), None); // the wrong protocol's view is refused
+//! # Ok::<(), ndpi::Error>(())
+//! ```
+//!
+//! # Threads
+//! [`Detector`] is `Send` but not `Sync`: nDPI updates the module while classifying. Run one
+//! detector (and its tracker) per thread and shard flows between them.
+//!
+//! # Build
+//! By default nDPI 4.2 is compiled from the pinned, checksum-verified source and linked
+//! statically (see `ndpi-sys`); `NDPI_NO_VENDOR=1` links Debian's `libndpi` 4.2 dynamically
+//! instead. nDPI is LGPL-3.0: the repository README explains what a static build means when
+//! you ship binaries.
 #![deny(missing_docs)]
 
 pub use ndpi_sys as sys;

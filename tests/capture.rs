@@ -1,0 +1,95 @@
+//! Capture files: good, damaged and not captures at all. Errors name the file (and the byte
+//! offset where reading stopped); frames read before a truncation stay usable.
+
+use std::path::{Path, PathBuf};
+
+use ndpi::{Capture, Error, LinkType, Next};
+
+fn loopback_pcap() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/loopback.pcap")
+}
+
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("ndpi-capture-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn count_frames(capture: &mut Capture) -> Result<u64, Error> {
+    let mut n = 0;
+    while let Next::Frame(_) = capture.next_frame()? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[test]
+fn the_project_capture_reads_whole() {
+    let mut capture = Capture::open_file(loopback_pcap()).unwrap();
+    assert_eq!(capture.link_type(), Ok(LinkType::Ethernet));
+    assert_eq!(count_frames(&mut capture).unwrap(), 100);
+    assert!(
+        capture.stats().is_none(),
+        "files have no capture statistics"
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let err = Capture::open_file("/nonexistent/trace.pcap").unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/trace.pcap"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_refused_with_its_name() {
+    let path = scratch("text.pcap", b"this is not a capture file, just text\n");
+    let err = Capture::open_file(&path).err().expect("refused");
+    assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
+}
+
+#[test]
+fn a_truncated_file_reports_name_and_offset_after_the_good_frames() {
+    let whole = std::fs::read(loopback_pcap()).unwrap();
+    let path = scratch("cut.pcap", &whole[..whole.len() / 2]);
+    let mut capture = Capture::open_file(&path).unwrap();
+    let mut good = 0;
+    let err = loop {
+        match capture.next_frame() {
+            Ok(Next::Frame(_)) => good += 1,
+            Ok(other) => panic!("expected an error, got {other:?}"),
+            Err(e) => break e,
+        }
+    };
+    assert!(good > 10, "frames before the cut are read ({good})");
+    let text = err.to_string();
+    assert!(
+        text.contains(&*path.to_string_lossy()) && text.contains("byte offset"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("after frame {good}")), "{text}");
+}
+
+#[test]
+fn a_bad_bpf_filter_is_an_error_naming_the_filter() {
+    let mut capture = Capture::open_file(loopback_pcap()).unwrap();
+    let err = capture.set_filter("port nonsense and").unwrap_err();
+    assert!(err.to_string().contains("port nonsense and"), "{err}");
+    capture.set_filter("udp port 53").unwrap();
+    assert_eq!(
+        count_frames(&mut capture).unwrap(),
+        6,
+        "three DNS exchanges"
+    );
+}
+
+#[test]
+fn a_header_claiming_a_huge_snaplen_is_handled() {
+    let mut bytes = std::fs::read(loopback_pcap()).unwrap();
+    bytes[16..20].copy_from_slice(&u32::MAX.to_le_bytes()); // snaplen field
+    let path = scratch("snaplen.pcap", &bytes);
+    // libpcap either accepts it (and the frames are intact) or refuses it; never a crash.
+    match Capture::open_file(&path) {
+        Ok(mut capture) => assert_eq!(count_frames(&mut capture).unwrap(), 100),
+        Err(e) => assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}"),
+    }
+}
