@@ -9,11 +9,20 @@ echo "== cargo test (vendored nDPI 4.2)" >&2
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
-echo "== valgrind: nDPI init/finalize/exit leaks nothing" >&2
-smoke=$(cargo test -p ndpi-sys --test smoke --no-run --message-format=json 2>/dev/null |
-  sed -n -E 's/.*"executable":"([^"]+)".*/\1/p' | tail -1)
-valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-  "$smoke" --test-threads=1 >/dev/null
+# valgrind memcheck: no invalid access and no leak (definite or indirect) in nDPI's init/exit,
+# the wrapper tests and the whole conformance suite (Miri cannot run FFI).
+test_binary() { # PACKAGE TEST
+  cargo test -p "$1" --test "$2" --no-run --message-format=json 2>/dev/null |
+    sed -n -E 's/.*"executable":"([^"]+)".*/\1/p' | tail -1
+}
+for t in "ndpi-sys smoke" "ndpi wrapper" "ndpi conformance"; do
+  echo "== valgrind: $t" >&2
+  # shellcheck disable=SC2086
+  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+    "$(test_binary $t)" --test-threads=1 >/dev/null
+done
 
 echo "== cargo test -p ndpi-sys (system libndpi, NDPI_NO_VENDOR=1)" >&2
 NDPI_NO_VENDOR=1 CARGO_TARGET_DIR=target/system cargo test -p ndpi-sys
+echo "== conformance and wrapper tests against the system libndpi" >&2
+NDPI_NO_VENDOR=1 CARGO_TARGET_DIR=target/system cargo test -p ndpi --test conformance --test wrapper

@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::raw::c_char;
 
-use crate::protocol::{shared_buffer_string, static_str, ProtocolId};
+use crate::protocol::{shared_buffer_string, static_str, ProtocolId, Risk};
 use crate::{sys, Flow};
 
 /// Text nDPI extracted from packets, borrowed from the flow. It is usually ASCII but is not
@@ -115,6 +115,18 @@ impl<'f> Http<'f> {
                 nat_ip: c_str(http.nat_ip),
             })
         }
+    }
+}
+
+impl Http<'_> {
+    /// The risk nDPI's URL validator (`ndpi_validate_url`) finds in the URL's query string:
+    /// possible XSS, SQL injection or RCE. nDPI 4.2 runs it only on request (its reader does
+    /// so for every HTTP flow it prints); [`FlowRecord`](crate::FlowRecord) includes it.
+    pub fn url_risk(&self) -> Option<Risk> {
+        let url = std::ffi::CString::new(self.url?.as_bytes()).ok()?;
+        // SAFETY: nDPI reads the NUL-terminated URL and works on its own copy of the query.
+        let risk = unsafe { sys::ndpi_validate_url(url.as_ptr().cast_mut()) };
+        (risk != sys::NDPI_NO_RISK).then_some(Risk(risk))
     }
 }
 

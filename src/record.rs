@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::{Flow, Risk, Text};
+use crate::{Flow, Risk, Risks, Text};
 
 /// Everything known about one flow, owned and compact. It is filled by the flow tracker from
 /// its counters and, once detection is final, from nDPI's metadata (after which the nDPI flow
@@ -51,7 +51,8 @@ pub struct FlowRecord {
     pub confidence: String,
     /// Whether the protocol was guessed when nDPI gave up, rather than detected.
     pub guessed: bool,
-    /// Names of the flow risks nDPI raised.
+    /// Names of the flow risks nDPI raised, plus the URL risk nDPI's validator finds in an
+    /// HTTP request (as nDPI's reader reports it).
     pub risks: Vec<String>,
     /// nDPI's total risk score for those risks.
     pub risk_score: u32,
@@ -264,7 +265,8 @@ impl FlowRecord {
     pub(crate) fn take_classification(&mut self, flow: &Flow<'_>) {
         let detector = flow.detector();
         let protocol = flow.protocol();
-        let risks = flow.risks();
+        let url_risk = flow.http().and_then(|h| h.url_risk());
+        let risks = Risks(flow.risks().0 | url_risk.map_or(0, |r| 1 << r.0));
         self.l7_master_proto = protocol.master.0;
         self.l7_proto = protocol.app.0;
         self.l7_proto_name = detector.protocol_name(protocol);

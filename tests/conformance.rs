@@ -5,7 +5,7 @@
 //! Compared per flow: the tuple (unordered), protocol "M.A/name", packets and bytes per
 //! direction, and the metadata fields the reader prints (Hostname/SNI, JA3C, JA3S, Issuer,
 //! Subject, Validity, Cipher, ServerNames, ALPN, HASSH, URL, User-Agent, Content-Type,
-//! StatusCode). A full report goes to `target/conformance-report.txt`.
+//! StatusCode). A full report goes to `conformance-report.txt` in cargo's target tmp dir (the test prints the path).
 
 mod common;
 
@@ -34,7 +34,12 @@ struct Line {
 }
 
 /// The bracketed fields compared, by the label the reader prints.
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 21] = [
+    "Confidence",
+    "cat",
+    "Risk",
+    "Risk Score",
+    "Certificate SHA-1",
     "Hostname/SNI",
     "JA3C",
     "JA3S",
@@ -100,6 +105,11 @@ fn parse_line(line: &str) -> Option<Line> {
                 let value = value
                     .trim_end_matches(" (INSECURE)")
                     .trim_end_matches(" (WEAK)");
+                // "cat: Web/5": the record keeps the name.
+                let value = match label {
+                    "cat" => value.rsplit_once('/').map_or(value, |(name, _)| name),
+                    _ => value,
+                };
                 out.fields.insert(known, value.to_owned());
             }
         }
@@ -178,6 +188,17 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
             fields.insert(k, v);
         }
     };
+    put("Confidence", Some(r.confidence.clone()));
+    if r.category != "Unspecified" {
+        put("cat", Some(r.category.clone()));
+    }
+    if !r.risks.is_empty() {
+        put(
+            "Risk",
+            Some(r.risks.iter().map(|name| format!("** {name} **")).collect()),
+        );
+        put("Risk Score", Some(r.risk_score.to_string()));
+    }
     // The reader shows the SSH client signature where other flows show the host name.
     match &r.ssh {
         Some(ssh) => put("Hostname/SNI", ssh.client_signature.clone()),
@@ -204,6 +225,9 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
         put("Subject", tls.subjectDN.clone());
         put("ServerNames", tls.server_names.clone());
         put("User-Agent", tls.user_agent.clone());
+        if protocol.is(ProtocolId::TLS) {
+            put("Certificate SHA-1", tls.sha1_cert_fingerprint.clone());
+        }
         put("Cipher", tls.server_cipher_name.clone());
         // The reader turns the list separator ',' into ';' (its CSV-safe form).
         put("ALPN", tls.alpn.as_ref().map(|alpn| alpn.replace(',', ";")));
@@ -393,8 +417,10 @@ fn conformance_with_ndpi_expected_results() {
          metadata fields: {}/{} equal ({field_pct:.2}%); captures with differences: {pcaps_with_differences}",
         tally.flows, tally.identical, tally.missing, tally.extra, tally.field_equal, tally.field_total
     );
-    let report_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/conformance-report.txt");
+    let report_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-report.txt");
     std::fs::write(&report_path, format!("{summary}\n\n{report}")).unwrap();
     eprintln!("{summary}\nreport: {}", report_path.display());
-    assert!(identical_pct >= 99.5, "{summary}");
+    // The issue asks for 99.5%; hold the line where the suite stands (see the README for the
+    // remaining differences and their reasons).
+    assert!(identical_pct >= 99.9 && field_pct >= 99.95, "{summary}");
 }
