@@ -9,6 +9,13 @@ echo "== cargo test (vendored nDPI 4.2)" >&2
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
+echo "== touching a Rust file does not rebuild nDPI" >&2
+touch ndpi-sys/src/lib.rs
+if cargo build -p ndpi-sys -v 2>&1 | grep -q "Running .*build-script-main"; then
+  echo "ndpi-sys's build script ran again on an unchanged nDPI source" >&2
+  exit 1
+fi
+
 # valgrind memcheck: no invalid access and no leak (definite or indirect) in nDPI's init/exit,
 # the wrapper tests and the whole conformance suite (Miri cannot run FFI).
 test_binary() { # PACKAGE TEST

@@ -100,8 +100,8 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
     for entry in fs::read_dir(&headers).map_err(|e| io(&headers, e))? {
         let path = entry.map_err(|e| io(&headers, e))?.path();
         if path.extension().is_some_and(|ext| ext == "h") {
-            let target = include.join(path.file_name().expect("a file has a name"));
-            fs::copy(&path, &target).map_err(|e| io(&path, e))?;
+            let text = fs::read(&path).map_err(|e| io(&path, e))?;
+            write_if_changed(&include.join(path.file_name().expect("a file has a name")), &text)?;
         }
     }
 
@@ -111,8 +111,7 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
         for (key, value) in pairs {
             text = text.replace(key, value);
         }
-        let to = include.join(template);
-        fs::write(&to, text).map_err(|e| io(&to, e))
+        write_if_changed(&include.join(template), text.as_bytes())
     };
     substitute(
         "ndpi_define.h",
@@ -127,8 +126,16 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
         &[("@NDPI_API_VERSION@", &API_VERSION.to_string())],
     )?;
 
-    let config = include.join("ndpi_config.h");
-    fs::write(&config, config_header(gcrypt)).map_err(|e| io(&config, e))
+    write_if_changed(&include.join("ndpi_config.h"), config_header(gcrypt).as_bytes())
+}
+
+/// Writes `path` only when its content differs, so unchanged headers keep their mtimes and
+/// cargo sees nothing to rebuild.
+fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
+    if fs::read(path).is_ok_and(|old| old == content) {
+        return Ok(());
+    }
+    fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The few `HAVE_*` and release macros nDPI's sources read from autotools' `ndpi_config.h`.
