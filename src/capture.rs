@@ -1,5 +1,6 @@
 //! Frames from pcap/pcapng files and live interfaces, through libpcap (the `pcap` crate).
 
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::{Error, LinkType};
@@ -29,7 +30,7 @@ pub enum Next<'a> {
 /// Settings of a live capture.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveOptions {
-    /// Bytes captured per frame (default 65535).
+    /// Bytes captured per frame (default 262144, tcpdump's: loopback frames can exceed 64 KiB).
     pub snaplen: i32,
     /// Put the interface in promiscuous mode (default on).
     pub promiscuous: bool,
@@ -64,7 +65,8 @@ pub struct CaptureStats {
 
 enum Handle {
     File(pcap::Capture<pcap::Offline>),
-    Live(pcap::Capture<pcap::Active>),
+    /// Non-blocking, with the read timeout in ms: reads wait for the descriptor with `poll`.
+    Live(pcap::Capture<pcap::Active>, i32),
 }
 
 /// A pcap/pcapng file or a live interface.
@@ -96,8 +98,9 @@ impl Capture {
         })
     }
 
-    /// Starts a live capture on `interface` (immediate mode, so that frames arrive without
-    /// buffering delays and reads honour the timeout).
+    /// Starts a live capture on `interface`, in immediate mode (frames arrive without
+    /// buffering delays). Reads wait at most `read_timeout_ms`: libpcap's own timeout is not
+    /// honoured on an idle Linux interface, so the handle is non-blocking and reads `poll`.
     pub fn open_live(interface: &str, options: &LiveOptions) -> Result<Self, Error> {
         let name = interface.to_owned();
         let mut inactive = pcap::Capture::from_device(interface)
@@ -109,10 +112,13 @@ impl Capture {
         if let Some(size) = options.buffer_size {
             inactive = inactive.buffer_size(size);
         }
-        let handle = inactive.open().map_err(|e| live_error(&name, &e))?;
+        let handle = inactive
+            .open()
+            .and_then(|h| h.setnonblock())
+            .map_err(|e| live_error(&name, &e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
-            handle: Handle::Live(handle),
+            handle: Handle::Live(handle, options.read_timeout_ms.max(0)),
             name,
             link: LinkType::from_dlt(dlt).ok_or(dlt),
             frames: 0,
@@ -138,7 +144,7 @@ impl Capture {
     pub fn set_filter(&mut self, bpf: &str) -> Result<(), Error> {
         let result = match &mut self.handle {
             Handle::File(h) => h.filter(bpf, true),
-            Handle::Live(h) => h.filter(bpf, true),
+            Handle::Live(h, _) => h.filter(bpf, true),
         };
         result.map_err(|e| Error::Capture {
             source_name: self.name.clone(),
@@ -152,11 +158,16 @@ impl Capture {
         // Taken before the read: the error path below cannot borrow the handle again.
         let file = match &self.handle {
             Handle::File(h) => Some(h.as_ptr().cast::<std::ffi::c_void>()),
-            Handle::Live(_) => None,
+            Handle::Live(..) => None,
         };
         let result = match &mut self.handle {
             Handle::File(h) => h.next_packet(),
-            Handle::Live(h) => h.next_packet(),
+            Handle::Live(h, timeout_ms) => {
+                if !readable(h.as_raw_fd(), *timeout_ms) {
+                    return Ok(Next::Timeout);
+                }
+                h.next_packet()
+            }
         };
         match result {
             Ok(packet) => {
@@ -186,7 +197,7 @@ impl Capture {
     /// libpcap's statistics, for live captures.
     pub fn stats(&mut self) -> Option<CaptureStats> {
         match &mut self.handle {
-            Handle::Live(h) => h.stats().ok().map(|s| CaptureStats {
+            Handle::Live(h, _) => h.stats().ok().map(|s| CaptureStats {
                 received: s.received,
                 dropped: s.dropped,
                 if_dropped: s.if_dropped,
@@ -200,7 +211,7 @@ impl std::fmt::Debug for Capture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.handle {
             Handle::File(_) => "file",
-            Handle::Live(_) => "live",
+            Handle::Live(..) => "live",
         };
         f.debug_struct("Capture")
             .field("name", &self.name)
@@ -209,6 +220,19 @@ impl std::fmt::Debug for Capture {
             .field("frames", &self.frames)
             .finish()
     }
+}
+
+/// Waits up to `timeout_ms` for `fd` to have data (or an error to report).
+fn readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
+    // On EINTR (e.g. Ctrl-C) report a timeout so that the caller checks its stop flag.
+    ready > 0
 }
 
 fn capture_error(name: &str, e: &pcap::Error) -> Error {

@@ -71,10 +71,12 @@ impl TrackerConfig {
     }
 }
 
-/// What happened to a flow, with a snapshot of its record.
+/// What happened to a flow, with a snapshot of its record. Every flow gets exactly one
+/// `Classified`, then any number of `Periodic`, then one `Ended`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlowEvent {
-    /// Classification became final (detected, or given up after the packet limit).
+    /// Classification became final: detected, given up after the packet limit, or given up
+    /// because the flow ended first (then it comes right before `Ended`).
     Classified(FlowRecord),
     /// The periodic interval elapsed for an active flow.
     Periodic(FlowRecord),
@@ -399,6 +401,8 @@ impl<'d> Tracker<'d> {
             flow.give_up();
             self.stats.flows_guessed += u64::from(flow.was_guessed());
             entry.record.take_classification(&flow);
+            self.events
+                .push(FlowEvent::Classified(entry.record.clone()));
         }
         entry.record.end_reason = Some(reason);
         self.stats.flows_ended[reason as usize] += 1;

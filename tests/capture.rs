@@ -93,3 +93,36 @@ fn a_header_claiming_a_huge_snaplen_is_handled() {
         Err(e) => assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}"),
     }
 }
+
+#[test]
+fn a_live_read_on_an_idle_interface_returns_at_the_timeout() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } != 0 {
+        eprintln!("skipped: live capture needs root");
+        return;
+    }
+    let options = ndpi::LiveOptions {
+        read_timeout_ms: 100,
+        ..Default::default()
+    };
+    let mut capture = Capture::open_live("lo", &options).expect("lo opens as root");
+    // A filter nothing on this machine matches keeps the interface idle for us.
+    capture
+        .set_filter("udp port 9 and host 203.0.113.77")
+        .unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..3 {
+        assert!(matches!(capture.next_frame().unwrap(), Next::Timeout));
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < std::time::Duration::from_secs(2),
+        "three 100 ms reads took {elapsed:?}"
+    );
+    assert!(capture.stats().is_some(), "live captures have statistics");
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}

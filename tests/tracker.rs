@@ -87,6 +87,28 @@ fn detection_gives_up_after_the_udp_limit_and_says_classified_once() {
 }
 
 #[test]
+fn every_flow_is_classified_exactly_once_before_it_ends() {
+    let detector = Detector::new().unwrap();
+    let mut tracker = Tracker::new(&detector, TrackerConfig::default());
+    feed(&mut tracker, &udp(A, B, b"one packet, never detected"), 0);
+    feed(&mut tracker, &tcp(A, B, SYN, b""), 1);
+    tracker.finish();
+    let kinds: Vec<(&str, u16)> = tracker
+        .drain_events()
+        .map(|e| match e {
+            FlowEvent::Classified(r) => ("classified", r.srv_port),
+            FlowEvent::Periodic(r) => ("periodic", r.srv_port),
+            FlowEvent::Ended(r) => ("ended", r.srv_port),
+        })
+        .collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    for pair in kinds.chunks(2) {
+        assert_eq!((pair[0].0, pair[1].0), ("classified", "ended"), "{kinds:?}");
+        assert_eq!(pair[0].1, pair[1].1, "same flow");
+    }
+}
+
+#[test]
 fn idle_flows_end_after_the_timeout_of_packet_time() {
     let detector = Detector::new().unwrap();
     let config = TrackerConfig {
