@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 machine with Rust needs before building: Debian packages and the
 # pinned nDPI source. Idempotent: installed packages and a verified source are left alone.
-# Run as root (or with sudo available).
+# Run as root (or with sudo available). Extra Debian packages may be named as arguments (the
+# fuzzing and sanitizer scripts add clang).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,11 @@ packages=(
   libndpi-dev               # system-mode build test (Debian's libndpi 4.2)
   libndpi-bin               # ndpiReader, the reference the benches compare against
   valgrind                  # leak checks
+  python3                   # scripts/merge-pcaps.py; the loopback HTTP(S) server
+  # The live-capture test of the classify example: real servers and clients on 127.0.0.1
+  # (tests/data/loopback-servers.sh).
+  openssl curl dnsmasq-base bind9-dnsutils openssh-server openssh-client iproute2
+  "$@"
 )
 missing=()
 for p in "${packages[@]}"; do

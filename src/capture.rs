@@ -173,7 +173,10 @@ impl Capture {
             Ok(packet) => {
                 self.frames += 1;
                 let ts = packet.header.ts;
-                let time_ms = (ts.tv_sec.max(0) as u64) * 1000 + (ts.tv_usec.max(0) as u64) / 1000;
+                // Saturating: a pcapng file may claim any 64-bit time (e.g. in units of seconds).
+                let time_ms = (ts.tv_sec.max(0) as u64)
+                    .saturating_mul(1000)
+                    .saturating_add(ts.tv_usec.max(0) as u64 / 1000);
                 Ok(Next::Frame(Frame {
                     data: packet.data,
                     wire_len: packet.header.len,

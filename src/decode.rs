@@ -169,7 +169,8 @@ const ETH_P_MPLS_UNI: u16 = 0x8847;
 const ETH_P_MPLS_MULTI: u16 = 0x8848;
 const ETH_P_PPPOE: u16 = 0x8864;
 const ETH_P_TEB: u16 = 0x6558;
-/// Tunnels may nest (GRE in VXLAN in GTP ...); beyond this depth the packet is taken as is.
+/// Tunnels, IP-in-IP and Ethernet-in-Ethernet may nest (GRE in VXLAN in GTP ...); beyond this
+/// depth the packet is taken as is, so that hostile nesting costs neither stack nor time.
 const MAX_TUNNEL_DEPTH: u8 = 4;
 
 fn be16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -207,6 +208,13 @@ impl<'a> Decoder<'a> {
 
     fn u16(&self, at: usize) -> Result<u16, DropReason> {
         be16(self.frame, at).ok_or(DropReason::TooShort)
+    }
+
+    /// Opens one more level of IP-in-IP or Ethernet-in-Ethernet; `false` at the depth limit.
+    fn nest(&mut self) -> bool {
+        let room = self.depth < MAX_TUNNEL_DEPTH;
+        self.depth += u8::from(room);
+        room
     }
 
     /// The link layer starting at `at`; continues with the ethertype it announces.
@@ -306,7 +314,7 @@ impl<'a> Decoder<'a> {
                     ethertype = ETH_P_IP;
                     at += 8;
                 }
-                ETH_P_TEB if self.options.decode_tunnels => {
+                ETH_P_TEB if self.options.decode_tunnels && self.nest() => {
                     return self.link(LinkType::Ethernet, at)
                 }
                 _ => return self.ip(at, ethertype == ETH_P_IP),
@@ -337,7 +345,7 @@ impl<'a> Decoder<'a> {
         let header_len = usize::from(l3[0] & 0x0F) * 4;
         let total_len = usize::from(u16::from_be_bytes([l3[2], l3[3]]));
         let proto = l3[9];
-        if matches!(proto, 4 | 41) && header_len > 0 {
+        if matches!(proto, 4 | 41) && header_len > 0 && self.nest() {
             return self.ip(at + header_len, announced_v4);
         }
         if announced_v4 && u16::from_be_bytes([l3[6], l3[7]]) & 0x1FFF != 0 {
@@ -369,7 +377,7 @@ impl<'a> Decoder<'a> {
         let dst = IpAddr::V6(Ipv6Addr::from(
             <[u8; 16]>::try_from(&l3[24..40]).expect("length checked"),
         ));
-        if matches!(proto, 4 | 41) {
+        if matches!(proto, 4 | 41) && self.nest() {
             return self.ip(at + l4_at, false);
         }
         let l4 = &l3[l4_at..40 + payload_len];

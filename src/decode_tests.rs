@@ -348,3 +348,37 @@ fn truncation_at_every_offset_is_an_error_not_a_panic() {
     }
     assert_eq!(LinkType::from_dlt(147), None, "user DLTs are not decoded");
 }
+
+#[test]
+fn nested_encapsulations_are_bounded() {
+    // Each decodes as one more header inside the last: IPv4-in-IPv4 with 4-byte headers
+    // (0x41: version 4, IHL 1; byte 9 of each header, 0x04, is the next one's byte 1), IPv6-in-IPv6
+    // and Ethernet-in-Ethernet (0x6558), each filling a 64 KiB frame. The decoder opens a few
+    // levels, like the tunnels, and must not recurse once per header (a stack overflow aborts
+    // the whole process).
+    let ip_in_ip: Vec<u8> = [0x41, 0x04, 0, 0].repeat(1 << 14);
+    let mut v6 = ipv6_tcp()[..40].to_vec();
+    v6[6] = 41;
+    let v6_in_v6: Vec<u8> = (0..1600u16)
+        .flat_map(|level| {
+            let mut header = v6.clone();
+            header[4..6].copy_from_slice(&((1600 - 1 - level) * 40).to_be_bytes());
+            header
+        })
+        .collect();
+    let teb_in_teb = ethernet(ETH_P_TEB, &[]).repeat(1 << 12);
+    std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            for (link, frame) in [
+                (LinkType::RawIp, &ip_in_ip),
+                (LinkType::RawIp, &v6_in_v6),
+                (LinkType::Ethernet, &teb_in_teb),
+            ] {
+                let _ = decode(link, frame, tunnels());
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

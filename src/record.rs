@@ -78,14 +78,14 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
-    /// Bytes in both directions.
+    /// Bytes in both directions (saturating: records can be built by hand).
     pub fn bytes(&self) -> u64 {
-        self.cli2srv_bytes + self.srv2cli_bytes
+        self.cli2srv_bytes.saturating_add(self.srv2cli_bytes)
     }
 
-    /// Packets in both directions.
+    /// Packets in both directions (saturating: records can be built by hand).
     pub fn packets(&self) -> u64 {
-        self.cli2srv_packets + self.srv2cli_packets
+        self.cli2srv_packets.saturating_add(self.srv2cli_packets)
     }
 
     /// Packets were seen, and one direction has none.

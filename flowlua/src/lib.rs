@@ -1,2 +1,22 @@
-//! ntopng-style Lua flow checks over nDPI flow records (work in progress).
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod alert;
+mod config;
+mod context;
+mod engine;
+mod failure;
+mod flow_api;
+mod limits;
+mod modules;
+mod output;
+mod runtime;
+mod scripts;
+mod tables;
+
+pub use alert::{Alert, Hook};
+pub use config::EngineConfig;
+pub use engine::{Engine, LoadError};
+pub use failure::{FailureKind, ScriptFailure};
+pub use output::{Output, OutputFn};

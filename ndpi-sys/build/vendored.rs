@@ -101,7 +101,10 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
         let path = entry.map_err(|e| io(&headers, e))?.path();
         if path.extension().is_some_and(|ext| ext == "h") {
             let text = fs::read(&path).map_err(|e| io(&path, e))?;
-            write_if_changed(&include.join(path.file_name().expect("a file has a name")), &text)?;
+            write_if_changed(
+                &include.join(path.file_name().expect("a file has a name")),
+                &text,
+            )?;
         }
     }
 
@@ -126,7 +129,10 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
         &[("@NDPI_API_VERSION@", &API_VERSION.to_string())],
     )?;
 
-    write_if_changed(&include.join("ndpi_config.h"), config_header(gcrypt).as_bytes())
+    write_if_changed(
+        &include.join("ndpi_config.h"),
+        config_header(gcrypt).as_bytes(),
+    )
 }
 
 /// Writes `path` only when its content differs, so unchanged headers keep their mtimes and

@@ -1,0 +1,99 @@
+//! The Lua checks: where they come from, and which hooks run for which flow.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use flowlua::{Alert, Engine, EngineConfig, Hook, LoadError, Output, ScriptFailure};
+use ndpi::FlowRecord;
+
+/// A checks directory and the settings every worker loads it with.
+pub struct ChecksDir {
+    dir: PathBuf,
+    config: EngineConfig,
+    /// How many scripts loaded.
+    pub scripts: usize,
+    /// How often periodic hooks run, if a script has one.
+    pub periodic: Option<Duration>,
+}
+
+impl ChecksDir {
+    /// Loads `dir` once, to report a bad directory or scripts that fail to load before any work
+    /// is done. Script output goes to standard error when JSON takes standard output.
+    pub fn open(dir: PathBuf, json_to_stdout: bool) -> Result<(ChecksDir, Engine), LoadError> {
+        let config = EngineConfig {
+            output: match json_to_stdout {
+                true => Output::callback(|bytes| {
+                    let _ = std::io::stderr().write_all(bytes);
+                }),
+                false => Output::Stdout,
+            },
+            ..EngineConfig::default()
+        };
+        let engine = Engine::load(&dir, config.clone())?;
+        for failure in engine.failures() {
+            eprintln!("classify: warning: check not loaded: {failure}");
+        }
+        let checks = ChecksDir {
+            scripts: engine.scripts().count(),
+            periodic: engine
+                .has_hook(Hook::Periodic)
+                .then_some(config.periodic_interval),
+            dir,
+            config,
+        };
+        Ok((checks, engine))
+    }
+
+    /// Loads the scripts again, for another worker.
+    pub fn load(&self) -> Result<Engine, LoadError> {
+        Engine::load(&self.dir, self.config.clone())
+    }
+}
+
+/// One worker's engine, and which hooks its scripts have.
+pub struct Checks {
+    engine: Engine,
+    detected: bool,
+    end: bool,
+}
+
+impl Checks {
+    pub fn new(engine: Engine) -> Self {
+        Checks {
+            detected: engine.has_hook(Hook::Detected),
+            end: engine.has_hook(Hook::End),
+            engine,
+        }
+    }
+
+    /// Classification is final (the tracker says so exactly once per flow): the `Detected`
+    /// hook.
+    pub fn classified(&mut self, record: &FlowRecord) {
+        if self.detected {
+            self.engine.run(Hook::Detected, record);
+        }
+    }
+
+    /// The periodic interval passed.
+    pub fn periodic(&mut self, record: &FlowRecord) {
+        self.engine.run(Hook::Periodic, record);
+    }
+
+    /// The flow ended: the `End` hook.
+    pub fn ended(&mut self, record: &FlowRecord) {
+        if self.end {
+            self.engine.run(Hook::End, record);
+        }
+    }
+
+    /// The alerts raised since the last call.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        self.engine.take_alerts()
+    }
+
+    /// The scripts that failed.
+    pub fn failures(&self) -> &[ScriptFailure] {
+        self.engine.failures()
+    }
+}

@@ -1,0 +1,133 @@
+//! `classify`: classify a live interface or pcap files with nDPI, run Lua flow checks on the
+//! flows, and report flows and alerts. `classify --help` lists the options.
+//!
+//! ```text
+//! cargo run --release --example classify -- -r tests/data/loopback.pcap --checks examples/checks
+//! sudo target/release/examples/classify -i eth0 --json flows.jsonl
+//! ```
+
+mod args;
+mod checks;
+mod output;
+mod pipeline;
+mod progress;
+mod source;
+mod summary;
+mod worker;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+use ndpi::Detector;
+
+use crate::args::Args;
+use crate::checks::ChecksDir;
+use crate::output::Sink;
+use crate::pipeline::{Limits, Run};
+use crate::progress::Progress;
+use crate::source::Source;
+use crate::worker::Setup;
+
+/// An error that ends the run, printed as one line.
+pub type Fatal = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message on one line, without its usage and hint lines.
+            let text = e.to_string();
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !(l.is_empty() || l.starts_with("Usage:") || l.starts_with("For more")))
+                .collect();
+            eprintln!("classify: {}", lines.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    match classify(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("classify: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn classify(args: &Args) -> Result<(), Fatal> {
+    let signal = Arc::new(AtomicBool::new(false));
+    let flag = signal.clone();
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    })?;
+
+    // Everything that can be wrong with the arguments is found before the capture starts.
+    let detectors = build_detectors(args)?;
+    let to_stdout = args.json_to_stdout();
+    let (checks, engine) = match &args.checks {
+        Some(dir) => {
+            let (checks, engine) = ChecksDir::open(dir.clone(), to_stdout)?;
+            (Some(checks), Some(engine))
+        }
+        None => (None, None),
+    };
+    let scripts = checks.as_ref().map(|c| c.scripts);
+    let setup = Setup {
+        tracker: args.tracker_config(checks.as_ref().and_then(|c| c.periodic)),
+        checks,
+    };
+
+    let mut source = Source::open(args)?;
+    let mut progress = Progress::new(source.is_live(), source.file_bytes, args.quiet);
+    let human = !(args.quiet || to_stdout);
+    let sink = Sink::create(args.json.as_deref(), human, progress.bar())?;
+    if source.is_live() && !args.quiet {
+        eprintln!(
+            "classify: capturing on {} ({:?}), snaplen {}; Ctrl-C to stop",
+            args.interface.as_deref().unwrap_or_default(),
+            source.link(),
+            args.snaplen
+        );
+    }
+    let run = Run {
+        setup: &setup,
+        sink: &sink,
+        progress: &mut progress,
+        limits: Limits {
+            signal: &signal,
+            count: args.count,
+            duration: args.duration,
+        },
+    };
+    let (mut report, result) = pipeline::run(&mut source, detectors, engine, run);
+    report.scripts = scripts;
+    let written = sink.finish(&report.failures);
+
+    report.show(to_stdout, args.quiet, signal.load(Ordering::Relaxed))?;
+    result?;
+    written?;
+    Ok(())
+}
+
+/// One detection module per worker, built in parallel (each takes tens of milliseconds).
+fn build_detectors(args: &Args) -> Result<Vec<Detector>, ndpi::Error> {
+    std::thread::scope(|scope| {
+        let builds: Vec<_> = (0..args.threads)
+            .map(|_| scope.spawn(|| args.detector().build()))
+            .collect();
+        builds
+            .into_iter()
+            .map(|b| b.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}

@@ -1,0 +1,233 @@
+//! Results out, shared by the workers: JSON lines (flows, alerts, script failures) and the
+//! human lines of flows and alerts.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use flowlua::{Alert, ScriptFailure};
+use indicatif::ProgressBar;
+use ndpi::FlowRecord;
+use serde::Serialize;
+
+/// One JSON line.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Line<'a> {
+    Flow(&'a FlowRecord),
+    Alert(&'a Alert),
+    ScriptFailure(&'a ScriptFailure),
+}
+
+/// What a worker hands over at once: the flows that ended and the alerts raised.
+#[derive(Default)]
+pub struct Batch {
+    pub flows: Vec<FlowRecord>,
+    pub alerts: Vec<Alert>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty() && self.alerts.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.flows.clear();
+        self.alerts.clear();
+    }
+}
+
+/// Where batches go. Writing stops at the first error, which [`Sink::finish`] returns;
+/// [`Sink::failed`] tells the reader to stop early.
+pub struct Sink {
+    state: Mutex<State>,
+    failed: AtomicBool,
+    /// Human lines hide the progress bar while they print.
+    bar: ProgressBar,
+}
+
+struct State {
+    json: Option<BufWriter<Box<dyn Write + Send>>>,
+    /// Human flow and alert lines; `None` with --quiet, or when JSON takes standard output.
+    human: Option<BufWriter<io::Stdout>>,
+    flows: u64,
+    error: Option<String>,
+}
+
+impl Sink {
+    /// Opens the JSON file (`-`: standard output), if any.
+    pub fn create(json: Option<&Path>, human: bool, bar: ProgressBar) -> Result<Sink, String> {
+        let json = match json {
+            None => None,
+            Some(path) if path.as_os_str() == "-" => Some(Box::new(io::stdout()) as Box<_>),
+            Some(path) => Some(Box::new(
+                File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+            ) as Box<_>),
+        };
+        Ok(Sink {
+            state: Mutex::new(State {
+                json: json.map(|w| BufWriter::with_capacity(1 << 16, w)),
+                human: human.then(|| BufWriter::new(io::stdout())),
+                flows: 0,
+                error: None,
+            }),
+            failed: AtomicBool::new(false),
+            bar,
+        })
+    }
+
+    /// Writes a batch.
+    pub fn write(&self, batch: &Batch) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *state;
+        if state.error.is_some() {
+            return;
+        }
+        let mut result = Ok(());
+        if let Some(json) = &mut state.json {
+            result = write_json(json, batch);
+        }
+        if let (Ok(()), Some(human)) = (&result, &mut state.human) {
+            result = self.bar.suspend(|| {
+                for record in &batch.flows {
+                    state.flows += 1;
+                    writeln!(human, "{:>6} {}", state.flows, flow_line(record))?;
+                }
+                for alert in &batch.alerts {
+                    writeln!(human, "{}", alert_line(alert))?;
+                }
+                human.flush()
+            });
+        }
+        if let Err(e) = result {
+            state.error = Some(format!("cannot write the output: {e}"));
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether writing failed (e.g. the reader of a pipe went away).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Writes the script failures as JSON lines and flushes; the first write error, if any.
+    pub fn finish(&self, failures: &[ScriptFailure]) -> Result<(), String> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(error) = state.error.take() {
+            return Err(error);
+        }
+        let result = match &mut state.json {
+            Some(json) => failures
+                .iter()
+                .try_for_each(|f| json_line(json, &Line::ScriptFailure(f)))
+                .and_then(|()| json.flush()),
+            None => Ok(()),
+        };
+        result.map_err(|e| format!("cannot write the output: {e}"))
+    }
+}
+
+fn write_json(out: &mut impl Write, batch: &Batch) -> io::Result<()> {
+    for record in &batch.flows {
+        json_line(out, &Line::Flow(record))?;
+    }
+    for alert in &batch.alerts {
+        json_line(out, &Line::Alert(alert))?;
+    }
+    Ok(())
+}
+
+fn json_line(out: &mut impl Write, line: &Line<'_>) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, line)?;
+    out.write_all(b"\n")
+}
+
+/// A flow the way ndpiReader prints one, with the metadata that matters most.
+pub fn flow_line(r: &FlowRecord) -> String {
+    let mut line = format!(
+        "{} {} <-> {} [proto: {}/{}][cat: {}][Confidence: {}][{} pkts/{} bytes <-> {} pkts/{} bytes]",
+        l4_name(r.l4_proto),
+        endpoint(r.cli_ip, r.cli_port),
+        endpoint(r.srv_ip, r.srv_port),
+        protocol_ids(r.l7_master_proto, r.l7_proto),
+        r.l7_proto_name,
+        r.category,
+        r.confidence,
+        r.cli2srv_packets,
+        r.cli2srv_bytes,
+        r.srv2cli_packets,
+        r.srv2cli_bytes,
+    );
+    let mut field = |label: &str, value: Option<&str>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            let _ = write!(line, "[{label}: {value}]");
+        }
+    };
+    field("Hostname/SNI", r.host_server_name.as_deref());
+    if let Some(http) = &r.http {
+        field("URL", http.url.as_deref());
+        field(
+            "StatusCode",
+            http.return_code.map(|c| c.to_string()).as_deref(),
+        );
+    }
+    if let Some(dns) = &r.dns {
+        field("DNS answer", dns.replies_as_string.as_deref());
+    }
+    if let Some(ssh) = &r.ssh {
+        field("Client", ssh.client_signature.as_deref());
+        field("Server", ssh.server_signature.as_deref());
+    }
+    if let Some(tls) = &r.tls_quic {
+        field("Version", tls.tls_version_name.as_deref());
+        field("Issuer", tls.issuerDN.as_deref());
+    }
+    field("Risk", Some(&r.risks.join(", ")));
+    field("Guessed", r.guessed.then_some("yes"));
+    field("end", r.end_reason.map(|e| e.as_str()));
+    line
+}
+
+fn alert_line(a: &Alert) -> String {
+    format!(
+        "ALERT [score {}] {}: {} [{} {} -> {} {}]",
+        a.score,
+        a.script,
+        a.message,
+        l4_name(a.l4_proto),
+        endpoint(a.cli_ip, a.cli_port),
+        endpoint(a.srv_ip, a.srv_port),
+        a.l7_proto_name
+    )
+}
+
+/// nDPI's numeric form of a classification ("91.126", "7"), as `ndpi_protocol2id` writes it.
+fn protocol_ids(master: u16, app: u16) -> String {
+    match (master, app) {
+        (0, app) => app.to_string(),
+        (master, app) if master == app => app.to_string(),
+        (master, 0) => master.to_string(),
+        (master, app) => format!("{master}.{app}"),
+    }
+}
+
+fn l4_name(proto: u8) -> String {
+    match proto {
+        1 => "ICMP".into(),
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        58 => "ICMPV6".into(),
+        other => other.to_string(),
+    }
+}
+
+fn endpoint(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}

@@ -1,0 +1,325 @@
+//! The run: the reader loop (stop conditions, timestamps, progress) feeding either one worker
+//! inline or N worker threads, each owning the flows of one shard of a symmetric hash of the
+//! flows' addresses.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::time::{Duration, Instant};
+
+use flowlua::Engine;
+use ndpi::{decode, DecodeOptions, Detector, LinkType};
+use rustc_hash::FxHasher;
+
+use crate::output::Sink;
+use crate::progress::{Counters, Progress};
+use crate::source::{Read, Source};
+use crate::summary::{Report, WorkerReport};
+use crate::worker::{Setup, Worker};
+use crate::{args::millis, Fatal};
+
+/// When to stop reading.
+pub struct Limits<'a> {
+    /// Set by Ctrl-C / SIGTERM.
+    pub signal: &'a AtomicBool,
+    pub count: Option<u64>,
+    /// Wall-clock time live, capture time for files.
+    pub duration: Option<Duration>,
+}
+
+/// Everything a run needs besides the capture.
+pub struct Run<'a> {
+    pub setup: &'a Setup,
+    pub sink: &'a Sink,
+    pub progress: &'a mut Progress,
+    pub limits: Limits<'a>,
+}
+
+/// Reads the whole capture. The report covers every frame read; `Err` in the second place is
+/// what stopped the reading early (a damaged file, a failed worker), after which every flow was
+/// still reported.
+pub fn run(
+    source: &mut Source,
+    mut detectors: Vec<Detector>,
+    engine: Option<Engine>,
+    mut run: Run<'_>,
+) -> (Report, Result<(), Fatal>) {
+    let counters = Counters::default();
+    let started = Instant::now();
+    let (mut report, result) = if detectors.len() == 1 {
+        let detector = detectors.pop().expect("one detector");
+        let mut worker = Worker::new(&detector, run.setup, engine, run.sink, &counters);
+        let (mut report, result) = read(source, &mut worker, &mut run, &counters);
+        report.merge(worker.finish());
+        (report, result)
+    } else {
+        drop(engine);
+        sharded(source, detectors, &mut run, &counters)
+    };
+    report.elapsed = started.elapsed();
+    report.capture = source.stats();
+    run.progress.finish();
+    (report, result)
+}
+
+/// Where the reader puts frames.
+trait Dispatch {
+    /// One frame.
+    fn frame(
+        &mut self,
+        link: LinkType,
+        data: &[u8],
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Fatal>;
+    /// Hands over whatever waits (a batch not yet full) and publishes the counters.
+    fn flush(&mut self) -> Result<(), Fatal>;
+}
+
+impl Dispatch for Worker<'_> {
+    fn frame(
+        &mut self,
+        link: LinkType,
+        data: &[u8],
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Fatal> {
+        self.process(link, data, wire_len, time_ms)?;
+        self.drain();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Fatal> {
+        self.publish();
+        Ok(())
+    }
+}
+
+/// The reader loop. Returns the reader's counts and what stopped it early, if anything.
+fn read(
+    source: &mut Source,
+    dispatch: &mut impl Dispatch,
+    run: &mut Run<'_>,
+    counters: &Counters,
+) -> (Report, Result<(), Fatal>) {
+    let live = source.is_live();
+    let limits = &run.limits;
+    let deadline = limits.duration.filter(|_| live).map(|d| Instant::now() + d);
+    let span_limit = limits.duration.filter(|_| !live).map(millis);
+    let mut report = Report::default();
+    let (mut last_ms, mut last_tick) = (0, Instant::now());
+    let result = loop {
+        if limits.signal.load(Ordering::Relaxed)
+            || run.sink.failed()
+            || limits.count.is_some_and(|c| report.frames_read >= c)
+        {
+            break Ok(());
+        }
+        match source.next_frame() {
+            Ok(Read::Frame(link, frame)) => {
+                // Time never goes back: frames out of order count as at the latest time.
+                if frame.time_ms < last_ms {
+                    report.timestamps_backwards += 1;
+                }
+                let time = frame.time_ms.max(last_ms);
+                let first = report.span_ms.map_or(time, |(first, _)| first);
+                if span_limit.is_some_and(|limit| time - first >= limit) {
+                    break Ok(());
+                }
+                report.span_ms = Some((first, time));
+                last_ms = time;
+                report.frames_read += 1;
+                if let Err(e) = dispatch.frame(link, frame.data, frame.wire_len, time) {
+                    break Err(e);
+                }
+            }
+            Ok(Read::Idle) => {}
+            Ok(Read::End) => break Ok(()),
+            Err(e) => break Err(e.into()),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break Ok(());
+        }
+        // Now and then: partial batches go to the workers, the display is refreshed.
+        let due = match live {
+            true => last_tick.elapsed() >= Duration::from_millis(100),
+            false => report.frames_read.is_multiple_of(4096),
+        };
+        if due {
+            last_tick = Instant::now();
+            if let Err(e) = dispatch.flush() {
+                break Err(e);
+            }
+            let kernel = source.stats().map_or(0, |s| s.dropped);
+            let (at, frames) = (source.position(), report.frames_read);
+            run.progress.update(at, frames, counters, kernel.into());
+        }
+    };
+    let flushed = dispatch.flush();
+    (report, result.and(flushed))
+}
+
+/// Frames copied out of libpcap's buffer, on their way to one worker.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    frames: Vec<FrameMeta>,
+}
+
+#[derive(Clone, Copy)]
+struct FrameMeta {
+    link: LinkType,
+    len: u32,
+    wire_len: u32,
+    time_ms: u64,
+}
+
+/// Frames per batch: enough to make channel overhead negligible, few enough to keep latency
+/// and memory low.
+const BATCH_FRAMES: usize = 256;
+/// Batches in flight per worker.
+const QUEUE: usize = 4;
+
+/// The reader's side of the worker threads.
+struct Shards {
+    senders: Vec<SyncSender<Batch>>,
+    pending: Vec<Batch>,
+    /// Emptied batches coming back, to be reused.
+    recycled: Receiver<Batch>,
+    decode: DecodeOptions,
+}
+
+impl Shards {
+    fn send(&mut self, shard: usize) -> Result<(), Fatal> {
+        let fresh = self.recycled.try_recv().unwrap_or_default();
+        let batch = std::mem::replace(&mut self.pending[shard], fresh);
+        self.senders[shard]
+            .send(batch)
+            .map_err(|_| "a worker thread stopped".into())
+    }
+
+    /// The worker for a frame: a hash of its VLAN and its two addresses, the same in both
+    /// directions. Flows between the same two hosts share a worker, and with it nDPI's caches
+    /// that link flows (Ookla, Zoom, STUN, TLS certificates, ...), so that they are classified as
+    /// with one thread. Frames that do not decode go to the first worker, which counts them.
+    fn shard(&self, link: LinkType, data: &[u8]) -> usize {
+        let Ok(packet) = decode(link, data, self.decode) else {
+            return 0;
+        };
+        let pair = match packet.src <= packet.dst {
+            true => (packet.src, packet.dst),
+            false => (packet.dst, packet.src),
+        };
+        let mut hasher = FxHasher::default();
+        (packet.vlan_id, pair).hash(&mut hasher);
+        // The high bits of the hash, scaled to the number of workers.
+        ((u128::from(hasher.finish()) * self.senders.len() as u128) >> 64) as usize
+    }
+}
+
+impl Dispatch for Shards {
+    fn frame(
+        &mut self,
+        link: LinkType,
+        data: &[u8],
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Fatal> {
+        let shard = self.shard(link, data);
+        let batch = &mut self.pending[shard];
+        batch.bytes.extend_from_slice(data);
+        batch.frames.push(FrameMeta {
+            link,
+            len: data.len() as u32,
+            wire_len,
+            time_ms,
+        });
+        if batch.frames.len() >= BATCH_FRAMES {
+            self.send(shard)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Fatal> {
+        for shard in 0..self.pending.len() {
+            if !self.pending[shard].frames.is_empty() {
+                self.send(shard)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One thread per detector; the calling thread reads.
+fn sharded(
+    source: &mut Source,
+    detectors: Vec<Detector>,
+    run: &mut Run<'_>,
+    counters: &Counters,
+) -> (Report, Result<(), Fatal>) {
+    let (recycle, recycled) = mpsc::channel();
+    let setup = run.setup;
+    let sink = run.sink;
+    std::thread::scope(|scope| {
+        let mut senders = Vec::new();
+        let mut workers = Vec::new();
+        for detector in detectors {
+            let (sender, receiver) = mpsc::sync_channel(QUEUE);
+            let recycle = recycle.clone();
+            senders.push(sender);
+            workers.push(
+                scope.spawn(move || work(detector, receiver, recycle, setup, sink, counters)),
+            );
+        }
+        let mut shards = Shards {
+            pending: senders.iter().map(|_| Batch::default()).collect(),
+            senders,
+            recycled,
+            decode: setup.tracker.decode,
+        };
+        let (mut report, mut result) = read(source, &mut shards, run, counters);
+        drop(shards);
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(worker)) => report.merge(worker),
+                // A worker's own error explains a reader's "worker stopped".
+                Ok(Err(e)) => result = Err(e),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (report, result)
+    })
+}
+
+/// A worker thread: its own tracker and checks engine (which cannot move between threads).
+fn work(
+    detector: Detector,
+    batches: Receiver<Batch>,
+    recycle: Sender<Batch>,
+    setup: &Setup,
+    sink: &Sink,
+    counters: &Counters,
+) -> Result<WorkerReport, Fatal> {
+    let engine = setup.load_checks()?;
+    let mut worker = Worker::new(&detector, setup, engine, sink, counters);
+    for mut batch in batches {
+        let mut start = 0;
+        for frame in &batch.frames {
+            let end = start + frame.len as usize;
+            worker.process(
+                frame.link,
+                &batch.bytes[start..end],
+                frame.wire_len,
+                frame.time_ms,
+            )?;
+            start = end;
+        }
+        worker.drain();
+        worker.publish();
+        batch.bytes.clear();
+        batch.frames.clear();
+        // The reader may be gone already; the batch is then simply freed.
+        let _ = recycle.send(batch);
+    }
+    Ok(worker.finish())
+}

@@ -1,0 +1,258 @@
+//! The report at the end, like ndpiReader's: traffic, drops, capture statistics, protocols,
+//! flows, checks, and the throughput line.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use flowlua::ScriptFailure;
+use ndpi::{CaptureStats, DropReason, EndReason, FlowRecord, TrackerStats};
+
+/// Packets, bytes and flows of one protocol.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub packets: u64,
+    pub bytes: u64,
+    pub flows: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: Counts) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        self.flows += other.flows;
+    }
+}
+
+/// What one worker saw.
+#[derive(Debug, Default)]
+pub struct WorkerReport {
+    pub stats: TrackerStats,
+    /// By protocol name, as ndpiReader counts them: the application protocol, else the master.
+    pub protocols: BTreeMap<String, Counts>,
+    pub alerts: u64,
+    pub failures: Vec<ScriptFailure>,
+}
+
+impl WorkerReport {
+    /// Counts an ended flow under `name`.
+    pub fn add_flow(&mut self, name: &str, record: &FlowRecord) {
+        let counts = Counts {
+            packets: record.packets(),
+            bytes: record.bytes(),
+            flows: 1,
+        };
+        match self.protocols.get_mut(name) {
+            Some(c) => c.add(counts),
+            None => {
+                self.protocols.insert(name.to_owned(), counts);
+            }
+        }
+    }
+}
+
+/// Everything the final report says.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub stats: TrackerStats,
+    pub protocols: BTreeMap<String, Counts>,
+    pub alerts: u64,
+    pub failures: Vec<ScriptFailure>,
+    pub scripts: Option<usize>,
+    /// Frames read from the capture, and their wire bytes.
+    pub frames_read: u64,
+    /// Frames whose timestamp went backwards (they count as at the latest time seen).
+    pub timestamps_backwards: u64,
+    /// First and last packet time, ms since the epoch.
+    pub span_ms: Option<(u64, u64)>,
+    pub capture: Option<CaptureStats>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// Adds one worker's counts: one failure per script, counts summed.
+    pub fn merge(&mut self, worker: WorkerReport) {
+        let (s, w) = (&mut self.stats, worker.stats);
+        s.frames += w.frames;
+        s.wire_bytes += w.wire_bytes;
+        s.packets += w.packets;
+        s.dpi_packets += w.dpi_packets;
+        s.timestamps_backwards += w.timestamps_backwards;
+        s.flows_created += w.flows_created;
+        s.flows_guessed += w.flows_guessed;
+        s.max_active_flows += w.max_active_flows;
+        for (a, b) in s.dropped.iter_mut().zip(w.dropped) {
+            *a += b;
+        }
+        for (a, b) in s.flows_ended.iter_mut().zip(w.flows_ended) {
+            *a += b;
+        }
+        for (name, counts) in worker.protocols {
+            self.protocols.entry(name).or_default().add(counts);
+        }
+        self.alerts += worker.alerts;
+        for failure in worker.failures {
+            match self
+                .failures
+                .iter_mut()
+                .find(|f| f.script == failure.script)
+            {
+                Some(known) => known.count += failure.count,
+                None => self.failures.push(failure),
+            }
+        }
+    }
+
+    /// Prints the report where the human output goes (standard output, or standard error when
+    /// JSON takes standard output): all of it, or with `quiet` the throughput line only. Failed
+    /// checks go to standard error.
+    pub fn show(&self, to_stderr: bool, quiet: bool, interrupted: bool) -> io::Result<()> {
+        let mut out: Box<dyn Write> = match to_stderr {
+            true => Box::new(io::stderr()),
+            false => Box::new(io::stdout()),
+        };
+        if !quiet {
+            self.print(&mut out)?;
+        }
+        for failure in &self.failures {
+            eprintln!("classify: check failed: {failure}");
+        }
+        if interrupted && !quiet {
+            writeln!(out, "classify: interrupted; every flow was reported")?;
+        }
+        writeln!(out, "{}", self.throughput())
+    }
+
+    /// The full report.
+    fn print(&self, out: &mut dyn Write) -> io::Result<()> {
+        let s = &self.stats;
+        writeln!(out, "\nTraffic:")?;
+        writeln!(
+            out,
+            "  Frames:            {} ({} on the wire), {} in flows",
+            group(s.frames),
+            si(s.wire_bytes as f64, "B"),
+            group(s.packets)
+        )?;
+        let drops: Vec<String> = DropReason::ALL
+            .iter()
+            .filter(|r| s.dropped(**r) > 0)
+            .map(|r| format!("{} {}", r.as_str(), group(s.dropped(*r))))
+            .collect();
+        let dropped: u64 = s.dropped.iter().sum();
+        match drops.is_empty() {
+            true => writeln!(out, "  Dropped frames:    0")?,
+            false => writeln!(
+                out,
+                "  Dropped frames:    {} ({})",
+                group(dropped),
+                drops.join(", ")
+            )?,
+        }
+        if let Some(c) = self.capture {
+            writeln!(
+                out,
+                "  Capture:           {} received, {} dropped by the kernel, {} by the interface",
+                group(c.received.into()),
+                group(c.dropped.into()),
+                group(c.if_dropped.into())
+            )?;
+        }
+        if let Some((first, last)) = self.span_ms {
+            writeln!(
+                out,
+                "  Traffic duration:  {:.3} s",
+                (last - first) as f64 / 1000.0
+            )?;
+        }
+        if self.timestamps_backwards > 0 {
+            writeln!(
+                out,
+                "  Time went back:    {} frames",
+                group(self.timestamps_backwards)
+            )?;
+        }
+        let ended: Vec<String> = [
+            EndReason::Idle,
+            EndReason::Fin,
+            EndReason::Rst,
+            EndReason::Evicted,
+            EndReason::CaptureEnd,
+        ]
+        .iter()
+        .filter(|r| s.ended(**r) > 0)
+        .map(|r| format!("{} {}", r.as_str(), group(s.ended(*r))))
+        .collect();
+        writeln!(
+            out,
+            "  Flows:             {} ({} guessed; ended: {}), {} DPI packets",
+            group(s.flows_created),
+            group(s.flows_guessed),
+            if ended.is_empty() {
+                "none".to_owned()
+            } else {
+                ended.join(", ")
+            },
+            group(s.dpi_packets)
+        )?;
+
+        writeln!(out, "\nDetected protocols:")?;
+        for (name, c) in &self.protocols {
+            writeln!(
+                out,
+                "  {name:<20} packets: {:<12} bytes: {:<14} flows: {}",
+                group(c.packets),
+                group(c.bytes),
+                group(c.flows)
+            )?;
+        }
+        if let Some(scripts) = self.scripts {
+            writeln!(
+                out,
+                "\nLua checks:          {scripts} scripts, {} alerts, {} script errors",
+                group(self.alerts),
+                self.failures.len()
+            )?;
+        }
+        writeln!(out)
+    }
+
+    /// The closing line: how much, how fast.
+    fn throughput(&self) -> String {
+        let secs = self.elapsed.as_secs_f64().max(1e-6);
+        let s = &self.stats;
+        format!(
+            "classify: {} frames, {} in {secs:.2} s: {}, {}; {} flows",
+            group(self.frames_read),
+            si(s.wire_bytes as f64, "B"),
+            si(self.frames_read as f64 / secs, "pps"),
+            si(s.wire_bytes as f64 * 8.0 / secs, "bit/s"),
+            group(s.flows_created)
+        )
+    }
+}
+
+/// 1234567 -> "1,234,567".
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// (1234567.0, "B") -> "1.23 MB".
+pub fn si(value: f64, unit: &str) -> String {
+    let prefixes = ["", "k", "M", "G", "T"];
+    let mut value = value;
+    let mut prefix = 0;
+    while value >= 1000.0 && prefix + 1 < prefixes.len() {
+        value /= 1000.0;
+        prefix += 1;
+    }
+    format!("{value:.2} {}{unit}", prefixes[prefix])
+}

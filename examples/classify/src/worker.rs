@@ -1,0 +1,153 @@
+//! One worker: a flow tracker with its own detection module, the Lua checks on its flows, and
+//! its share of the report.
+
+use std::sync::atomic::Ordering;
+
+use flowlua::{Engine, LoadError};
+use ndpi::{Detector, Error, FlowEvent, LinkType, ProtocolId, Tracker, TrackerConfig};
+
+use crate::checks::{Checks, ChecksDir};
+use crate::output::{Batch, Sink};
+use crate::progress::Counters;
+use crate::summary::WorkerReport;
+
+/// What every worker is built from.
+pub struct Setup {
+    pub tracker: TrackerConfig,
+    pub checks: Option<ChecksDir>,
+}
+
+impl Setup {
+    /// Loads the checks for one worker.
+    pub fn load_checks(&self) -> Result<Option<Engine>, LoadError> {
+        self.checks.as_ref().map(ChecksDir::load).transpose()
+    }
+}
+
+pub struct Worker<'a> {
+    detector: &'a Detector,
+    tracker: Tracker<'a>,
+    checks: Option<Checks>,
+    batch: Batch,
+    report: WorkerReport,
+    sink: &'a Sink,
+    counters: &'a Counters,
+    /// What was last published to `counters`.
+    published: (u64, u64, u64),
+}
+
+impl<'a> Worker<'a> {
+    pub fn new(
+        detector: &'a Detector,
+        setup: &Setup,
+        engine: Option<Engine>,
+        sink: &'a Sink,
+        counters: &'a Counters,
+    ) -> Self {
+        Worker {
+            detector,
+            tracker: Tracker::new(detector, setup.tracker.clone()),
+            checks: engine.map(Checks::new),
+            batch: Batch::default(),
+            report: WorkerReport::default(),
+            sink,
+            counters,
+            published: (0, 0, 0),
+        }
+    }
+
+    /// Tracks one frame; `time_ms` never goes backwards.
+    pub fn process(
+        &mut self,
+        link: LinkType,
+        frame: &[u8],
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Error> {
+        self.tracker.process(link, frame, wire_len, time_ms)
+    }
+
+    /// Handles the tracker's events: checks run, ended flows are counted and written.
+    pub fn drain(&mut self) {
+        let Worker {
+            detector,
+            tracker,
+            checks,
+            batch,
+            report,
+            ..
+        } = self;
+        let events = tracker.drain_events();
+        if events.len() == 0 {
+            return;
+        }
+        for event in events {
+            match event {
+                FlowEvent::Classified(record) => {
+                    if let Some(checks) = checks {
+                        checks.classified(&record);
+                    }
+                }
+                FlowEvent::Periodic(record) => {
+                    if let Some(checks) = checks {
+                        checks.periodic(&record);
+                    }
+                }
+                FlowEvent::Ended(record) => {
+                    if let Some(checks) = checks {
+                        checks.ended(&record);
+                    }
+                    // Counted as ndpiReader does: the application protocol, else the master.
+                    let id = match record.l7_proto {
+                        0 => record.l7_master_proto,
+                        app => app,
+                    };
+                    let name = detector
+                        .protocol_id_name(ProtocolId(id))
+                        .unwrap_or("Unknown");
+                    report.add_flow(name, &record);
+                    batch.flows.push(record);
+                }
+            }
+        }
+        if let Some(checks) = checks {
+            batch.alerts.extend(checks.take_alerts());
+        }
+        if !batch.is_empty() {
+            report.alerts += batch.alerts.len() as u64;
+            self.sink.write(batch);
+            batch.clear();
+        }
+    }
+
+    /// Adds what changed since the last call to the shared counters.
+    pub fn publish(&mut self) {
+        let stats = self.tracker.stats();
+        let now = (
+            stats.flows_created,
+            stats.dropped.iter().sum::<u64>(),
+            self.report.alerts,
+        );
+        let c = self.counters;
+        c.flows
+            .fetch_add(now.0 - self.published.0, Ordering::Relaxed);
+        c.dropped
+            .fetch_add(now.1 - self.published.1, Ordering::Relaxed);
+        c.alerts
+            .fetch_add(now.2 - self.published.2, Ordering::Relaxed);
+        self.published = now;
+    }
+
+    /// Ends every flow (end_reason capture_end) and hands in the report.
+    pub fn finish(mut self) -> WorkerReport {
+        self.tracker.finish();
+        self.drain();
+        self.publish();
+        let mut report = self.report;
+        report.stats = self.tracker.stats().clone();
+        if let Some(checks) = &self.checks {
+            report.failures = checks.failures().to_vec();
+        }
+        report
+    }
+}

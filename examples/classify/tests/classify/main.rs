@@ -1,0 +1,8 @@
+//! Integration tests of the `classify` example, in one test binary so that the example is
+//! built once (see `common::classify_bin`).
+
+mod cli;
+mod common;
+mod live;
+mod reference;
+mod threads;

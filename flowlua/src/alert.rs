@@ -1,0 +1,100 @@
+//! What scripts report: [`Alert`]s raised with `flow.triggerAlert`, tagged with the [`Hook`]
+//! that was running.
+
+use std::net::IpAddr;
+
+use ndpi::FlowRecord;
+use serde::Serialize;
+
+/// The moments in a flow's life at which scripts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hook {
+    /// Classification is final (detected, or given up and guessed). Runs `check(flow_info)` and
+    /// `custom_flow_protocol_detected_script.lua`. Once per flow.
+    Detected,
+    /// Every [`periodic_interval`](crate::EngineConfig::periodic_interval) of flow time. Runs
+    /// `periodic_update(flow_info)` and `custom_flow_periodic_script.lua`.
+    Periodic,
+    /// The flow ends (idle, closed, evicted, capture over). Runs `flow_end(flow_info)` and
+    /// `custom_flow_end_script.lua`. Once per flow.
+    End,
+}
+
+impl Hook {
+    /// All hooks, in a flow's order.
+    pub const ALL: [Hook; 3] = [Hook::Detected, Hook::Periodic, Hook::End];
+
+    /// The JSON spelling: "detected", "periodic" or "end".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Detected => "detected",
+            Hook::Periodic => "periodic",
+            Hook::End => "end",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One `flow.triggerAlert(value, msg)` call on a flow. Serializes to one flat JSON object, to be
+/// written as a JSON line next to the flow records; the flow is identified by its 5-tuple, VLAN
+/// and `first_seen_ms`, as in the record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// The hook that was running.
+    pub hook: Hook,
+    /// Path of the script that raised the alert, as found in the checks directory.
+    pub script: String,
+    /// The score: the script's value truncated to an integer and clamped to 0..=255, the 8 bits
+    /// ntopng keeps (ntopng wraps out-of-range values instead; a clamp keeps "very high" high).
+    pub score: u8,
+    /// The script's message.
+    pub message: String,
+    /// IANA L4 protocol number.
+    pub l4_proto: u8,
+    /// Client address.
+    pub cli_ip: IpAddr,
+    /// Client port.
+    pub cli_port: u16,
+    /// Server address.
+    pub srv_ip: IpAddr,
+    /// Server port.
+    pub srv_port: u16,
+    /// VLAN ID, 0 when untagged.
+    pub vlan_id: u16,
+    /// The flow's first packet, milliseconds since the Unix epoch.
+    pub first_seen_ms: u64,
+    /// The flow's last packet when the alert was raised, milliseconds since the Unix epoch.
+    pub last_seen_ms: u64,
+    /// nDPI's protocol name for the flow.
+    pub l7_proto_name: String,
+}
+
+impl Alert {
+    pub(crate) fn new(
+        record: &FlowRecord,
+        hook: Hook,
+        script: &str,
+        score: u8,
+        message: String,
+    ) -> Self {
+        Alert {
+            hook,
+            script: script.to_owned(),
+            score,
+            message,
+            l4_proto: record.l4_proto,
+            cli_ip: record.cli_ip,
+            cli_port: record.cli_port,
+            srv_ip: record.srv_ip,
+            srv_port: record.srv_port,
+            vlan_id: record.vlan_id,
+            first_seen_ms: record.first_seen_ms,
+            last_seen_ms: record.last_seen_ms,
+            l7_proto_name: record.l7_proto_name.clone(),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! [`Engine`]: loads a checks directory once, then runs its scripts on flow records.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use ndpi::FlowRecord;
+
+use crate::failure::Failures;
+use crate::runtime::Runtime;
+use crate::scripts::{self, Entry, Script};
+use crate::{Alert, EngineConfig, Hook, ScriptFailure};
+
+/// The scripts of one checks directory, in one Lua state.
+///
+/// Not `Send`: a Lua state belongs to one thread (mlua's `send` feature would add a lock to
+/// every call). Run one engine per thread.
+pub struct Engine {
+    rt: Runtime,
+    scripts: Vec<Script>,
+    failures: Failures,
+    periodic_ms: u64,
+}
+
+impl Engine {
+    /// Loads every `*.lua` file directly in `dir`, in name order: ntopng's three fixed file
+    /// names as ntopng-layout hooks, every other file as a spec-layout module (its top level runs
+    /// now). A script that fails to load is left out and listed in
+    /// [`failures`](Engine::failures); only an unreadable directory or a Lua state that cannot
+    /// be set up is an error.
+    pub fn load(dir: impl AsRef<Path>, config: EngineConfig) -> Result<Engine, LoadError> {
+        let dir = dir.as_ref();
+        let unreadable = |source| LoadError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let absolute = std::path::absolute(dir).map_err(unreadable)?;
+        let names = scripts::find(&absolute).map_err(unreadable)?;
+        let rt = Runtime::new(&config, &absolute).map_err(|e| LoadError::Lua(e.to_string()))?;
+        let mut failures = Failures::new(config.memory_limit);
+        let mut loaded = Vec::new();
+        for name in names {
+            let path: Rc<str> = Rc::from(dir.join(&name).to_string_lossy());
+            match scripts::load(&rt, &path, &absolute.join(&name)) {
+                Ok(script) => loaded.push(script),
+                Err(error) => failures.record(&path, None, &error),
+            }
+        }
+        Ok(Engine {
+            rt,
+            scripts: loaded,
+            failures,
+            periodic_ms: u64::try_from(config.periodic_interval.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Runs every script that has `hook` on `record`, in load order. A script that fails is
+    /// stopped, its failure counted, and the next script runs; alerts raised before a failure
+    /// are kept.
+    pub fn run(&mut self, hook: Hook, record: &FlowRecord) {
+        if !self.has_hook(hook) {
+            return;
+        }
+        let Engine {
+            rt,
+            scripts,
+            failures,
+            ..
+        } = self;
+        rt.ctx.lend(record, || {
+            // Built for the first module that needs it, then shared by the others.
+            let mut flow_info = None;
+            for script in scripts.iter() {
+                let Some(entry) = script.entry(hook) else {
+                    continue;
+                };
+                let result = rt.invoke(&script.path, Some(hook), || match entry {
+                    Entry::Chunk(chunk) => chunk.call::<()>(()),
+                    Entry::Module(function) => {
+                        if flow_info.is_none() {
+                            flow_info = Some(rt.tables.flow_info(&rt.lua, record, hook)?);
+                        }
+                        function.call::<()>(flow_info.as_ref())
+                    }
+                });
+                if let Err(error) = result {
+                    failures.record(&script.path, Some(hook), &error);
+                }
+            }
+        });
+    }
+
+    /// Whether any loaded script runs on `hook`; a caller may skip the bookkeeping of hooks
+    /// that no script has.
+    pub fn has_hook(&self, hook: Hook) -> bool {
+        self.scripts.iter().any(|s| s.entry(hook).is_some())
+    }
+
+    /// Whether a [`Hook::Periodic`] call of `record` is due: at least
+    /// [`periodic_interval`](EngineConfig::periodic_interval) of flow time (`last_seen_ms`) has
+    /// passed since `last_run_ms`. Pass the flow's `first_seen_ms` until the first periodic call,
+    /// then the `last_seen_ms` of the record of the last call.
+    pub fn periodic_due(&self, record: &FlowRecord, last_run_ms: u64) -> bool {
+        record.last_seen_ms.saturating_sub(last_run_ms) >= self.periodic_ms
+    }
+
+    /// The alerts raised since the last call, oldest first.
+    pub fn take_alerts(&mut self) -> Vec<Alert> {
+        self.rt.ctx.take_alerts()
+    }
+
+    /// Every script that failed so far, once per script, in the order of their first failure.
+    pub fn failures(&self) -> &[ScriptFailure] {
+        self.failures.all()
+    }
+
+    /// The paths of the loaded scripts, in the order they run.
+    pub fn scripts(&self) -> impl Iterator<Item = &str> {
+        self.scripts.iter().map(|s| &*s.path)
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("scripts", &self.scripts().collect::<Vec<_>>())
+            .field("failures", &self.failures())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Engine::load`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The checks directory could not be read.
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The Lua state could not be set up.
+    Lua(String),
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Dir { path, source } => {
+                write!(
+                    f,
+                    "cannot read checks directory {}: {source}",
+                    path.display()
+                )
+            }
+            LoadError::Lua(message) => write!(f, "cannot set up Lua: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LoadError::Dir { source, .. } => Some(source),
+            LoadError::Lua(_) => None,
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Both script layouts: the spec's examples unmodified, scripts written for real ntopng, hooks,
+//! and what a checks directory may hold.
+
+mod common;
+
+use common::{
+    dns, dns_nxdomain, fixture, fixture_text, http, load, mdns, scratch, ssh, tls, tls_mismatch,
+};
+use flowlua::{Engine, EngineConfig, FailureKind, Hook, LoadError};
+
+#[test]
+fn spec_examples_run_unmodified() {
+    // my_flow_check.lua (spec layout) and the DNS example as ntopng's detected script, verbatim.
+    let (mut engine, _) = load(&fixture("spec_examples"));
+    assert_eq!(engine.scripts().count(), 2);
+
+    engine.run(Hook::Detected, &tls());
+    let alerts = engine.take_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].message, "Large flow detected");
+    assert_eq!(alerts[0].score, 100, "flow_consts.alert_types.flow_score");
+    assert!(alerts[0].script.ends_with("my_flow_check.lua"));
+
+    engine.run(Hook::Detected, &dns());
+    let alerts = engine.take_alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].message, "Large DNS response: 620 bytes");
+    assert_eq!(alerts[0].score, 50);
+    assert!(alerts[0]
+        .script
+        .ends_with("custom_flow_protocol_detected_script.lua"));
+
+    // Small flows, an error response, and flows of other protocols raise nothing.
+    for record in [dns_nxdomain(), http(), ssh(), mdns(), tls_mismatch()] {
+        engine.run(Hook::Detected, &record);
+    }
+    assert_eq!(engine.take_alerts(), vec![]);
+    assert!(engine.failures().is_empty(), "{:?}", engine.failures());
+}
+
+#[test]
+fn spec_dns_example_inside_a_check_function() {
+    let snippet = fixture_text("spec_examples/custom_flow_protocol_detected_script.lua");
+    let module = format!("local m = {{}}\nfunction m.check(flow_info)\n{snippet}\nend\nreturn m\n");
+    let dir = scratch(&[("large_dns.lua", &module)]);
+    let (mut engine, _) = load(dir.path());
+    engine.run(Hook::Detected, &dns());
+    engine.run(Hook::Detected, &dns_nxdomain());
+    let alerts = engine.take_alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].message, "Large DNS response: 620 bytes");
+}
+
+#[test]
+fn ntopng_script_with_dotted_keys_runs_unchanged() {
+    let (mut engine, _) = load(&fixture("ntopng_dotted"));
+    for record in [tls(), tls_mismatch(), dns(), dns_nxdomain(), http(), ssh()] {
+        engine.run(Hook::Detected, &record);
+    }
+    let messages: Vec<_> = engine
+        .take_alerts()
+        .into_iter()
+        .map(|a| a.message)
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "certificate for localhost,localhost.localdomain does not cover intranet.example.org",
+            "weak cipher 10 (TLS 771)",
+            "NXDOMAIN for nosuchhost.ntop.org",
+            "GET 93.184.216.34/index.html by curl/7.88.1",
+            "known SSH client SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1",
+        ]
+    );
+    assert!(engine.failures().is_empty(), "{:?}", engine.failures());
+}
+
+#[test]
+fn ntopng_sample_style_scripts_run() {
+    let (mut engine, out) = load(&fixture("ntopng_samples"));
+    for hook in Hook::ALL {
+        engine.run(hook, &dns());
+    }
+    let want = "\
+detected [17] 192.168.1.23:53124 <-> 192.168.1.1:53 DNS
+{
+  invalid_chars_in_query = false
+  last_query = www.ntop.org
+  last_query_type = 1
+  last_return_code = 0
+  num_answers = 1
+  num_queries = 1
+  protos.dns.last_query = www.ntop.org
+  protos.dns.last_query_type = 1
+  protos.dns.last_return_code = 0
+  query_class = 1
+  replies_as_string = 167.99.215.164
+}
+periodic DNS 694 bytes
+end\tDNS\t74\t620\tfalse
+";
+    assert_eq!(out.take(), want);
+    let alerts = engine.take_alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(
+        (alerts[0].score, alerts[0].message.as_str()),
+        (102, "dummy alert message")
+    );
+    assert_eq!(alerts[0].hook, Hook::Detected);
+    assert!(engine.failures().is_empty(), "{:?}", engine.failures());
+}
+
+#[test]
+fn package_path_does_not_grow_with_flows() {
+    let script = r#"
+        local dirs = ntop.getDirs()
+        package.path = dirs.installdir .. "/scripts/lua/modules/?.lua;" .. package.path
+        io.write(#package.path, "\n")
+        return(0)
+    "#;
+    let dir = scratch(&[("custom_flow_periodic_script.lua", script)]);
+    let (mut engine, out) = load(dir.path());
+    for _ in 0..50 {
+        engine.run(Hook::Periodic, &tls());
+    }
+    let lengths: Vec<_> = out.take().lines().map(str::to_owned).collect();
+    assert_eq!(lengths.len(), 50);
+    assert!(lengths.iter().all(|l| *l == lengths[0]), "{lengths:?}");
+}
+
+#[test]
+fn each_hook_runs_its_own_functions() {
+    let module = r#"
+        local m = {}
+        function m.check(info) flow.triggerAlert(1, "check " .. info.hook) end
+        function m.periodic_update(info) flow.triggerAlert(2, "periodic " .. info.hook) end
+        function m.flow_end(info) flow.triggerAlert(3, "end " .. info.end_reason) end
+        return m
+    "#;
+    let only_end =
+        "local m = {} function m.flow_end() flow.triggerAlert(4, 'only end') end return m";
+    let dir = scratch(&[("a.lua", module), ("b.lua", only_end)]);
+    let (mut engine, _) = load(dir.path());
+    assert!(engine.has_hook(Hook::Detected));
+    let mut record = mdns();
+    engine.run(Hook::Detected, &record);
+    engine.run(Hook::Periodic, &record);
+    record.end_reason = Some(ndpi::EndReason::Fin);
+    engine.run(Hook::End, &record);
+    let got: Vec<_> = engine
+        .take_alerts()
+        .into_iter()
+        .map(|a| (a.hook, a.message))
+        .collect();
+    let want = [
+        (Hook::Detected, "check detected"),
+        (Hook::Periodic, "periodic periodic"),
+        (Hook::End, "end fin"),
+        (Hook::End, "only end"),
+    ];
+    assert_eq!(got, want.map(|(h, m)| (h, m.to_owned())));
+}
+
+#[test]
+fn missing_ntopng_files_disable_their_hooks() {
+    let dir = scratch(&[("custom_flow_end_script.lua", "flow.triggerAlert(5, 'bye')")]);
+    let (mut engine, _) = load(dir.path());
+    assert!(!engine.has_hook(Hook::Detected));
+    assert!(!engine.has_hook(Hook::Periodic));
+    assert!(engine.has_hook(Hook::End));
+    engine.run(Hook::Detected, &dns());
+    engine.run(Hook::End, &dns());
+    assert_eq!(engine.take_alerts().len(), 1);
+}
+
+#[test]
+fn periodic_calls_are_due_every_interval_of_flow_time() {
+    let dir = scratch(&[]);
+    let config = EngineConfig {
+        periodic_interval: std::time::Duration::from_secs(30),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::load(dir.path(), config).expect("loads");
+    let mut record = tls();
+    let first = record.first_seen_ms;
+    record.last_seen_ms = first + 29_999;
+    assert!(!engine.periodic_due(&record, first));
+    record.last_seen_ms = first + 30_000;
+    assert!(engine.periodic_due(&record, first));
+    assert!(!engine.periodic_due(&record, record.last_seen_ms));
+    // A clock going backwards is never due.
+    assert!(!engine.periodic_due(&record, record.last_seen_ms + 1));
+    // The default is 60 s.
+    let engine = Engine::load(dir.path(), EngineConfig::default()).expect("loads");
+    record.last_seen_ms = first + 59_999;
+    assert!(!engine.periodic_due(&record, first));
+}
+
+#[test]
+fn helper_modules_in_subdirectories_are_required() {
+    let helper = "local h = {} function h.big(n) return n > 1000 end return h";
+    let check = r#"
+        local helpers = require("lib.helpers")
+        local m = {}
+        function m.check() if helpers.big(flow.bytes()) then flow.triggerAlert(7, "big") end end
+        return m
+    "#;
+    let dir = scratch(&[("lib/helpers.lua", helper), ("uses_helper.lua", check)]);
+    let (mut engine, _) = load(dir.path());
+    assert_eq!(
+        engine.scripts().count(),
+        1,
+        "lib/ is not scanned for checks"
+    );
+    engine.run(Hook::Detected, &dns());
+    engine.run(Hook::Detected, &mdns());
+    assert_eq!(engine.take_alerts().len(), 1);
+    assert!(engine.failures().is_empty(), "{:?}", engine.failures());
+}
+
+#[test]
+fn modules_of_the_wrong_shape_are_reported() {
+    let dir = scratch(&[
+        ("returns_number.lua", "return 0"),
+        ("no_functions.lua", "return { name = 'x' }"),
+        ("check_not_function.lua", "return { check = 5 }"),
+        (
+            "good.lua",
+            "return { check = function() flow.triggerAlert(1, 'ok') end }",
+        ),
+        ("custom_flow_end_script.lua.sample", "this is not Lua"),
+        ("notes.txt", "neither"),
+    ]);
+    let (mut engine, _) = load(dir.path());
+    assert_eq!(engine.scripts().count(), 1);
+    let failures = engine.failures();
+    assert_eq!(failures.len(), 3);
+    for (failure, why) in failures.iter().zip([
+        "its check is a number",
+        "its table has none of them",
+        "it returned a number",
+    ]) {
+        assert_eq!(failure.kind, FailureKind::InvalidModule);
+        assert_eq!(failure.hook, None);
+        assert!(failure.message.ends_with(why), "{failure}");
+    }
+    engine.run(Hook::Detected, &dns());
+    assert_eq!(engine.take_alerts().len(), 1);
+}
+
+#[test]
+fn an_unreadable_directory_is_an_error() {
+    let missing = fixture("no_such_directory");
+    match Engine::load(&missing, EngineConfig::default()) {
+        Err(LoadError::Dir { path, .. }) => assert_eq!(path, missing),
+        other => panic!("expected a directory error, got {other:?}"),
+    }
+}

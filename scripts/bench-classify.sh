@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Whole-process time and peak RSS of the classify example against Debian's ndpiReader on nDPI's
+# Ethernet test captures merged into one file: 5 interleaved runs each, medians printed.
+#
+#   scripts/bench-classify.sh            # builds the example (release) and the merged capture
+#
+# Needs /usr/bin/time (Debian package `time`), ndpiReader (`libndpi-bin`) and python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=${CARGO_TARGET_DIR:-target}
+merged=$target/merged-ethernet.pcap
+classify=$target/release/examples/classify
+cargo build --release -q --example classify
+[ -f "$merged" ] || scripts/merge-pcaps.py "$merged" vendor/nDPI/tests/pcap/*.pcap 2>/dev/null
+cat "$merged" >/dev/null # into the page cache
+
+declare -A wall rss
+run() { # NAME COMMAND...
+  local name=$1 out
+  shift
+  out=$(mktemp)
+  /usr/bin/time -o "$out" -f "%e %M" "$@" >/dev/null 2>&1
+  read -r e m <"$out"
+  rm -f "$out"
+  wall[$name]+="$e "
+  rss[$name]+="$m "
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+for _ in 1 2 3 4 5; do
+  run "ndpiReader -q" ndpiReader -i "$merged" -q
+  run "classify --threads 1" "$classify" -r "$merged" --quiet --threads 1
+  run "classify --threads 2" "$classify" -r "$merged" --quiet --threads 2
+done
+for name in "ndpiReader -q" "classify --threads 1" "classify --threads 2"; do
+  printf '%-22s median %s s (%s), peak RSS median %s KB\n' "$name" \
+    "$(median <<<"${wall[$name]}")" "${wall[$name]% }" "$(median <<<"${rss[$name]}")"
+done
