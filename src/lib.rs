@@ -15,9 +15,11 @@
 //!   with VLAN/MPLS/PPPoE and optional tunnels) into the L3 packets nDPI wants, without
 //!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
 //!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
-//! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap.
+//! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap;
+//!   [`classify_file`] runs a whole file through a tracker.
 //!
 //! # Example: every flow of a capture
+//! [`classify_file`] does all of this in one call; spelled out:
 //! ```
 //! use ndpi::{Capture, Detector, FlowEvent, Next, Tracker, TrackerConfig};
 //!
@@ -89,6 +91,7 @@ mod error;
 mod flow;
 mod locality;
 mod metadata;
+mod offline;
 mod protocol;
 mod record;
 mod tracker;
@@ -99,7 +102,8 @@ pub use detector::{Detector, DetectorBuilder};
 pub use error::Error;
 pub use flow::{Flow, GiveUp};
 pub use locality::{direction, Cidr};
-pub use metadata::{Dns, Http, Ssh, Text, TlsQuic};
+pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
+pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
 pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
 pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};

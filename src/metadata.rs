@@ -245,8 +245,8 @@ pub struct TlsQuic<'f> {
     pub server_cipher: Option<u16>,
     /// TLS version (0x0303 for TLS 1.2).
     pub version: Option<u16>,
-    /// The negotiated cipher is weak (1) or insecure (2), per nDPI's `ndpi_cipher_weakness`.
-    pub unsafe_cipher: u32,
+    /// How nDPI rates the negotiated cipher.
+    pub cipher_weakness: CipherWeakness,
     /// SHA-1 of the server certificate.
     pub cert_sha1: Option<[u8; 20]>,
     /// User-Agent from QUIC transport parameters (Google QUIC and some IETF clients).
@@ -293,7 +293,7 @@ impl<'f> TlsQuic<'f> {
                 ja3_server: c_array(&tls.ja3_server).map(Text),
                 server_cipher: (tls.server_cipher != 0).then_some(tls.server_cipher),
                 version: (tls.ssl_version != 0).then_some(tls.ssl_version),
-                unsafe_cipher: tls.server_unsafe_cipher,
+                cipher_weakness: CipherWeakness::from_raw(tls.server_unsafe_cipher),
                 cert_sha1,
                 user_agent: c_str(raw.http.user_agent),
             })
@@ -319,6 +319,38 @@ impl<'f> TlsQuic<'f> {
             CStr::from_ptr(buf.as_ptr())
         };
         Some(name.to_string_lossy().into_owned())
+    }
+}
+
+/// nDPI's rating of a negotiated TLS cipher (`ndpi_cipher_weakness`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CipherWeakness {
+    /// Not known to be weak (or no cipher negotiated yet).
+    #[default]
+    Safe,
+    /// Weak.
+    Weak,
+    /// Insecure.
+    Insecure,
+}
+
+impl CipherWeakness {
+    fn from_raw(raw: sys::ndpi_cipher_weakness) -> Self {
+        match raw {
+            sys::ndpi_cipher_weak => CipherWeakness::Weak,
+            sys::ndpi_cipher_insecure => CipherWeakness::Insecure,
+            _ => CipherWeakness::Safe,
+        }
+    }
+
+    /// "safe", "weak" or "insecure", as ntopng spells them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CipherWeakness::Safe => "safe",
+            CipherWeakness::Weak => "weak",
+            CipherWeakness::Insecure => "insecure",
+        }
     }
 }
 

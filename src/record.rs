@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::{Flow, Risk, Risks, Text};
+use crate::{CipherWeakness, Flow, Risk, Risks, Text};
 
 /// Everything known about one flow, owned and compact. It is filled by the flow tracker from
 /// its counters and, once detection is final, from nDPI's metadata (after which the nDPI flow
@@ -242,6 +242,8 @@ pub struct TlsQuicInfo {
     pub notAfter: Option<u32>,
     /// The negotiated cipher is weak or insecure.
     pub unsafe_cipher: bool,
+    /// How nDPI rates the negotiated cipher: "safe", "weak" or "insecure".
+    pub cipher_weakness: CipherWeakness,
     /// Negotiated cipher suite ID.
     pub server_cipher: Option<u16>,
     /// Negotiated cipher suite name as nDPI spells it.
@@ -322,7 +324,8 @@ impl FlowRecord {
                 ja3_server: text(t.ja3_server),
                 notBefore: t.not_before,
                 notAfter: t.not_after,
-                unsafe_cipher: t.unsafe_cipher != 0,
+                unsafe_cipher: t.cipher_weakness != CipherWeakness::Safe,
+                cipher_weakness: t.cipher_weakness,
                 server_cipher: t.server_cipher,
                 server_cipher_name: t.server_cipher_name(),
                 tls_version: t.version,

@@ -180,11 +180,9 @@ impl Tables {
             f.set(&["protos.tls.notBefore"], both.map(|(from, _)| from))?;
             f.set(&["protos.tls.notAfter"], both.map(|(_, to)| to))?;
             f.set(&["unsafe_cipher"], t.unsafe_cipher)?;
-            // ntopng's class names, with the cipher; the record keeps safe/unsafe only, so
-            // "insecure" reads "weak".
-            let class = t
-                .server_cipher
-                .map(|_| if t.unsafe_cipher { "weak" } else { "safe" });
+            f.set(&["cipher_weakness"], t.cipher_weakness.as_str())?;
+            // ntopng's class names ("safe", "weak", "insecure"), set with the cipher.
+            let class = t.server_cipher.map(|_| t.cipher_weakness.as_str());
             f.set(&["protos.tls.ja3.server_unsafe_cipher"], class)?;
             let cipher = &["server_cipher", "protos.tls.ja3.server_cipher"];
             f.set(cipher, t.server_cipher)?;

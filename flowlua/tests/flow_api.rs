@@ -100,7 +100,7 @@ fn ntopng_conditions_on_dotted_keys() {
     assert!(!got.contains_key("tls_quic.protos.tls.notBefore"));
     assert_eq!(
         got["tls_quic.protos.tls.ja3.server_unsafe_cipher"],
-        "string:weak"
+        "string:insecure"
     );
     // A response: the return code is there under both spellings.
     engine.run(Hook::Detected, &dns());

@@ -66,7 +66,7 @@ fn ntopng_script_with_dotted_keys_runs_unchanged() {
         messages,
         [
             "certificate for localhost,localhost.localdomain does not cover intranet.example.org",
-            "weak cipher 10 (TLS 771)",
+            "insecure cipher 10 (TLS 771)",
             "NXDOMAIN for nosuchhost.ntop.org",
             "GET 93.184.216.34/index.html by curl/7.88.1",
             "known SSH client SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1",

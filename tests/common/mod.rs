@@ -6,7 +6,7 @@ pub mod frames;
 
 use std::path::{Path, PathBuf};
 
-use ndpi::{Capture, Detector, FlowEvent, FlowRecord, Next, Tracker, TrackerConfig};
+use ndpi::{Detector, FlowRecord, TrackerConfig};
 
 /// The unpacked nDPI 4.2 source (`vendor/fetch.sh`).
 pub fn ndpi_dir() -> PathBuf {
@@ -38,33 +38,11 @@ pub fn classify(
     pcap: &Path,
     config: TrackerConfig,
 ) -> (Vec<FlowRecord>, Option<String>) {
-    let mut tracker = Tracker::new(detector, config);
-    let mut error = None;
-    match Capture::open_file(pcap) {
-        Err(e) => error = Some(e.to_string()),
-        Ok(mut capture) => match capture.link_type() {
-            Err(dlt) => error = Some(format!("unsupported link type {dlt}")),
-            Ok(link) => loop {
-                match capture.next_frame() {
-                    Ok(Next::Frame(frame)) => tracker
-                        .process(link, frame.data, frame.wire_len, frame.time_ms)
-                        .expect("nDPI allocates"),
-                    Ok(Next::End | Next::Timeout) => break,
-                    Err(e) => {
-                        error = Some(e.to_string());
-                        break;
-                    }
-                }
-            },
-        },
+    match ndpi::classify_file(detector, pcap, config) {
+        Ok(file) => (
+            file.records().cloned().collect(),
+            file.error.map(|e| e.to_string()),
+        ),
+        Err(e) => (Vec::new(), Some(e.to_string())),
     }
-    tracker.finish();
-    let records = tracker
-        .drain_events()
-        .filter_map(|e| match e {
-            FlowEvent::Ended(r) => Some(r),
-            _ => None,
-        })
-        .collect();
-    (records, error)
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use flowlua::{Engine, EngineConfig, Output};
-use ndpi::{Direction, DnsInfo, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
+use ndpi::{CipherWeakness, Direction, DnsInfo, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
 
 /// A fixture directory under tests/checks.
 pub fn fixture(name: &str) -> PathBuf {
@@ -210,6 +210,7 @@ pub fn tls() -> FlowRecord {
                 notBefore: Some(1_697_443_200),
                 notAfter: Some(1_704_700_799),
                 unsafe_cipher: false,
+                cipher_weakness: CipherWeakness::Safe,
                 server_cipher: Some(0x1301),
                 server_cipher_name: Some("TLS_AES_128_GCM_SHA256".into()),
                 tls_version: Some(0x0304),
@@ -252,6 +253,7 @@ pub fn tls_mismatch() -> FlowRecord {
                 notBefore: Some(1_577_836_800),
                 notAfter: None,
                 unsafe_cipher: true,
+                cipher_weakness: CipherWeakness::Insecure,
                 server_cipher: Some(0x000a),
                 server_cipher_name: Some("TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()),
                 tls_version: Some(0x0303),
@@ -473,9 +475,12 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
             e.int("tls_quic.protos.tls.notAfter", to);
         }
         e.boolean("tls_quic.unsafe_cipher", t.unsafe_cipher);
+        e.string("tls_quic.cipher_weakness", t.cipher_weakness.as_str());
         if let Some(cipher) = t.server_cipher {
-            let class = if t.unsafe_cipher { "weak" } else { "safe" };
-            e.string("tls_quic.protos.tls.ja3.server_unsafe_cipher", class);
+            e.string(
+                "tls_quic.protos.tls.ja3.server_unsafe_cipher",
+                t.cipher_weakness.as_str(),
+            );
             e.int("tls_quic.server_cipher", cipher);
             e.int("tls_quic.protos.tls.ja3.server_cipher", cipher);
         }

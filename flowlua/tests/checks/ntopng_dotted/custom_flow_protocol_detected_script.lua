@@ -13,8 +13,8 @@ if sni ~= nil and names ~= nil then
    end
 end
 
-if tls["protos.tls.ja3.server_unsafe_cipher"] == "weak" then
-   flow.triggerAlert(60, "weak cipher " .. tls["protos.tls.ja3.server_cipher"] .. " (TLS " .. tls["protos.tls_version"] .. ")")
+if tls["protos.tls.ja3.server_unsafe_cipher"] == "insecure" then
+   flow.triggerAlert(60, "insecure cipher " .. tls["protos.tls.ja3.server_cipher"] .. " (TLS " .. tls["protos.tls_version"] .. ")")
 end
 
 local dns = flow.dns()
