@@ -43,7 +43,7 @@ fn a_missing_file_is_named() {
 #[test]
 fn a_file_that_is_not_a_capture_is_refused_with_its_name() {
     let path = scratch("text.pcap", b"this is not a capture file, just text\n");
-    let err = Capture::open_file(&path).err().expect("refused");
+    let err = Capture::open_file(&path).unwrap_err();
     assert!(err.to_string().contains(&*path.to_string_lossy()), "{err}");
 }
 
