@@ -8,7 +8,7 @@ use ndpi::{Detector, LinkType, Tracker, TrackerConfig};
 
 fn bench(c: &mut Criterion) {
     let frames = corpus::ethernet_frames();
-    let bytes: u64 = frames.iter().map(|f| u64::from(f.wire_len)).sum();
+    let bytes: u64 = frames.iter().map(|f| f.data.len() as u64).sum();
     let detector = Detector::new().unwrap();
     let run = |frames: &[corpus::Frame]| {
         let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
