@@ -4,6 +4,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::{Mutex, PoisonError};
 
 use crate::protocol::{static_str, Breed, Category, Protocol, ProtocolId};
 use crate::{sys, Error};
@@ -213,8 +214,11 @@ impl DetectorBuilder {
 
     /// Initializes and finalizes the module, in the order nDPI's reader does.
     pub fn build(self) -> Result<Detector, Error> {
-        // SAFETY: plain constructor; NULL is handled below.
-        let raw = unsafe { sys::ndpi_init_detection_module(sys::ndpi_no_prefs) };
+        let raw = {
+            let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
+            // SAFETY: plain constructor; NULL is handled below.
+            unsafe { sys::ndpi_init_detection_module(sys::ndpi_no_prefs) }
+        };
         let detector = Detector {
             raw: NonNull::new(raw).ok_or(Error::OutOfMemory("a detection module"))?,
         };
@@ -274,6 +278,12 @@ impl DetectorBuilder {
         Ok(detector)
     }
 }
+
+/// nDPI initializes libgcrypt inside `ndpi_init_detection_module` until it is initialized, and
+/// libgcrypt's first initialization is not thread-safe: two threads doing it at once abort the
+/// process (`_gcry_initialize_fips_mode`). So modules start one at a time; the rest of `build`
+/// runs in parallel.
+static INIT: Mutex<()> = Mutex::new(());
 
 type Loader = unsafe extern "C" fn(*mut sys::ndpi_detection_module_struct, *const c_char) -> i32;
 
