@@ -25,7 +25,8 @@ test_binary() { # PACKAGE TEST
 for t in "ndpi-sys smoke" "ndpi wrapper" "ndpi conformance"; do
   echo "== valgrind: $t" >&2
   # shellcheck disable=SC2086
-  valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
     "$(test_binary $t)" --test-threads=1 >/dev/null
 done
 
