@@ -6,7 +6,7 @@
 #
 # Stable Rust is enough: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass -Zsanitizer=address. nDPI's and
 # Lua's C code is compiled by clang-14 with libFuzzer's coverage and ASan as well, so the fuzzer
-# is guided by nDPI's branches too. FUZZ_SANITIZER=none builds without ASan (about 2x faster).
+# is guided by nDPI's branches too. FUZZ_SANITIZER=none builds without ASan, for speed.
 # Inputs kept in tests/data/fuzz-regressions/TARGET are replayed at the start of each run.
 # A crash leaves its input in fuzz/artifacts/TARGET; every run's log is
 # fuzz/artifacts/TARGET/fuzz.log. Exits non-zero when any target crashed.
