@@ -1,5 +1,6 @@
--- Large DNS responses (possible DNS tunneling): the spec's example, run once the flow's
--- classification is final (nDPI has seen the response by then).
+-- Large DNS responses (possible DNS tunneling): the spec's example in a check(), which runs when
+-- the flow is classified and again at its end. The flow gets one alert, even if the byte count
+-- it quotes grew in between.
 local large_dns_response = {}
 
 function large_dns_response.check(flow_info)

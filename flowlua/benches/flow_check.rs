@@ -1,10 +1,11 @@
 //! Cost per flow of Lua checks: `Engine::run(Hook::Detected, &record)` on one record.
 //!
 //! - `five_fields`: a check that reads five fields and the HTTP, DNS and TLS tables (no alert).
-//! - `empty`: a check that does nothing, the engine's fixed cost (lending the record, building
-//!   `flow_info`, one call).
+//! - `empty`: a check that does nothing, the engine's fixed cost (lending the record, one call
+//!   through the runner with an unfilled `flow_info`).
 //! - `empty_chunk`: an ntopng-layout file that only returns: the fixed cost without `flow_info`.
-//! - `spec_example`: `lua_flow_api.md`'s boilerplate module, as shipped in tests/checks.
+//! - `spec_example`: `lua_flow_api.md`'s boilerplate module, as shipped in tests/checks. Its
+//!   alert fires on every call, but the flow keeps only the first: the rest are repeats.
 
 #[path = "../tests/common/mod.rs"]
 mod common;

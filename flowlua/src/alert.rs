@@ -6,7 +6,10 @@ use std::net::IpAddr;
 use ndpi::FlowRecord;
 use serde::Serialize;
 
-/// The moments in a flow's life at which scripts run.
+/// The moments in a flow's life at which scripts run, in a flow's order: `Detected` once, then
+/// any number of `Periodic`, then `End` once. A spec-layout module's `check(flow_info)` runs at
+/// all three (`flow_info.hook` says which); its `periodic_update` and `flow_end`, and ntopng's
+/// three files, at one each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hook {
@@ -14,10 +17,12 @@ pub enum Hook {
     /// `custom_flow_protocol_detected_script.lua`. Once per flow.
     Detected,
     /// Every [`periodic_interval`](crate::EngineConfig::periodic_interval) of flow time. Runs
-    /// `periodic_update(flow_info)` and `custom_flow_periodic_script.lua`.
+    /// `check(flow_info)`, then `periodic_update(flow_info)`, and
+    /// `custom_flow_periodic_script.lua`.
     Periodic,
-    /// The flow ends (idle, closed, evicted, capture over). Runs `flow_end(flow_info)` and
-    /// `custom_flow_end_script.lua`. Once per flow.
+    /// The flow ends (idle, closed, evicted, capture over), with its final counters. Runs
+    /// `check(flow_info)`, then `flow_end(flow_info)`, and `custom_flow_end_script.lua`. Once
+    /// per flow; afterwards the engine forgets the flow's alerts.
     End,
 }
 
@@ -42,6 +47,12 @@ impl Hook {
 /// One `flow.triggerAlert(value, msg)` call on a flow. Serializes to one flat JSON object, to be
 /// written as a JSON line next to the flow records; the flow is identified by its 5-tuple, VLAN
 /// and `first_seen_ms`, as in the record.
+///
+/// A flow gets one alert per condition, as ntopng keeps one alert per check per flow: a
+/// `flow.triggerAlert` call adds nothing when the same script raised the same message on the
+/// flow before, or raised from the same line at an earlier hook. So a `check` whose condition
+/// holds at detection and still at the end alerts once, even if its message quotes a counter
+/// that grew; one call site in a loop may still raise several messages within one hook.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {
     /// The hook that was running.
@@ -95,6 +106,28 @@ impl Alert {
             first_seen_ms: record.first_seen_ms,
             last_seen_ms: record.last_seen_ms,
             l7_proto_name: record.l7_proto_name.clone(),
+        }
+    }
+}
+
+/// A flow's identity while it lives: its tuple, VLAN and first packet, as an [`Alert`] names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FlowKey {
+    l4_proto: u8,
+    cli: (IpAddr, u16),
+    srv: (IpAddr, u16),
+    vlan_id: u16,
+    first_seen_ms: u64,
+}
+
+impl FlowKey {
+    pub fn of(record: &FlowRecord) -> Self {
+        FlowKey {
+            l4_proto: record.l4_proto,
+            cli: (record.cli_ip, record.cli_port),
+            srv: (record.srv_ip, record.srv_port),
+            vlan_id: record.vlan_id,
+            first_seen_ms: record.first_seen_ms,
         }
     }
 }

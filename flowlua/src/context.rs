@@ -1,13 +1,15 @@
-//! The state the `flow.*` functions read: the current flow, the script and hook that are
-//! running, and the alerts raised so far. Shared (`Rc`) between the engine and the functions,
-//! which are created once per Lua state.
+//! The state the `flow.*` functions read: the current flow, the script
+//! and hook that are running, the alerts raised so far, and which alerts each live flow has had.
+//! Shared (`Rc`) between the engine and the functions, which are created once per Lua state.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::ptr;
 use std::rc::Rc;
 
 use ndpi::FlowRecord;
 
+use crate::alert::FlowKey;
 use crate::{Alert, Hook};
 
 /// The script a call belongs to, and the hook (none while a module loads).
@@ -24,6 +26,21 @@ pub(crate) struct Context {
     flow: Cell<*const FlowRecord>,
     call: RefCell<Option<Call>>,
     alerts: RefCell<Vec<Alert>>,
+    /// Counts [`Context::lend`] calls: one per hook run, to tell an earlier hook's alerts apart.
+    run: Cell<u64>,
+    /// The alerts each flow has raised, until its end hook. Only flows that raised something
+    /// have an entry.
+    raised: RefCell<HashMap<FlowKey, Vec<Raised>>>,
+}
+
+/// An alert a flow has had, as far as telling repeats goes.
+struct Raised {
+    script: Rc<str>,
+    /// Where `flow.triggerAlert` was called: `"file.lua:12:"`.
+    site: String,
+    message: String,
+    /// The hook run ([`Context::run`]) it was raised in.
+    run: u64,
 }
 
 impl Default for Context {
@@ -32,6 +49,8 @@ impl Default for Context {
             flow: Cell::new(ptr::null()),
             call: RefCell::default(),
             alerts: RefCell::default(),
+            run: Cell::new(0),
+            raised: RefCell::default(),
         }
     }
 }
@@ -49,8 +68,9 @@ impl Drop for Restore<'_> {
 }
 
 impl Context {
-    /// Runs `f` with `record` current.
+    /// Runs `f` with `record` current: one hook run.
     pub fn lend<R>(&self, record: &FlowRecord, f: impl FnOnce() -> R) -> R {
+        self.run.set(self.run.get() + 1);
         let previous = self.flow.replace(record);
         let _restore = Restore {
             flow: &self.flow,
@@ -77,8 +97,44 @@ impl Context {
         self.call.borrow().clone()
     }
 
-    pub fn push_alert(&self, alert: Alert) {
+    /// Keeps `alert`, raised by `script` from `site` on `record`, unless it repeats one the
+    /// flow has had: the same script raised the same message, or raised from the same site in
+    /// an earlier hook (the same condition, still true, with numbers in the message grown).
+    /// Within one hook run, one site may raise several messages (a loop over risks, say).
+    /// `site` is asked only when the message alone does not decide.
+    pub fn push_alert(
+        &self,
+        record: &FlowRecord,
+        script: &Rc<str>,
+        site: impl FnOnce() -> String,
+        alert: Alert,
+    ) {
+        let run = self.run.get();
+        let mut raised = self.raised.borrow_mut();
+        let seen = raised.entry(FlowKey::of(record)).or_default();
+        let ours = || seen.iter().filter(|r| Rc::ptr_eq(&r.script, script));
+        if ours().any(|r| r.message == alert.message) {
+            return;
+        }
+        let site = site();
+        if ours().any(|r| r.site == site && r.run != run) {
+            return;
+        }
+        seen.push(Raised {
+            script: script.clone(),
+            site,
+            message: alert.message.clone(),
+            run,
+        });
         self.alerts.borrow_mut().push(alert);
+    }
+
+    /// Forgets the alerts `record`'s flow has raised: it ended.
+    pub fn forget(&self, record: &FlowRecord) {
+        let mut raised = self.raised.borrow_mut();
+        if !raised.is_empty() {
+            raised.remove(&FlowKey::of(record));
+        }
     }
 
     pub fn take_alerts(&self) -> Vec<Alert> {

@@ -9,7 +9,7 @@ use ndpi::FlowRecord;
 
 use crate::failure::Failures;
 use crate::runtime::Runtime;
-use crate::scripts::{self, Entry, Script};
+use crate::scripts::{self, Script};
 use crate::{Alert, EngineConfig, Hook, ScriptFailure};
 
 /// The scripts of one checks directory, in one Lua state.
@@ -19,6 +19,8 @@ use crate::{Alert, EngineConfig, Hook, ScriptFailure};
 pub struct Engine {
     rt: Runtime,
     scripts: Vec<Script>,
+    /// Per hook, whether any script runs on it.
+    hooks: [bool; 3],
     failures: Failures,
     periodic_ms: u64,
 }
@@ -49,19 +51,29 @@ impl Engine {
         }
         Ok(Engine {
             rt,
+            hooks: Hook::ALL.map(|hook| loaded.iter().any(|s| !s.entries(hook).is_empty())),
             scripts: loaded,
             failures,
             periodic_ms: u64::try_from(config.periodic_interval.as_millis()).unwrap_or(u64::MAX),
         })
     }
 
-    /// Runs every script that has `hook` on `record`, in load order. A script that fails is
-    /// stopped, its failure counted, and the next script runs; alerts raised before a failure
-    /// are kept.
+    /// Runs every script that has `hook` on `record`, in load order (within a module, `check`
+    /// before `periodic_update` or `flow_end`). A script that fails is stopped, its failure
+    /// counted, and the next script runs; alerts raised before a failure are kept.
+    ///
+    /// Call it with [`Hook::End`] for every flow, whether or not a script has that hook: then
+    /// the engine forgets which alerts the flow raised (see [`Alert`] on repeats).
     pub fn run(&mut self, hook: Hook, record: &FlowRecord) {
-        if !self.has_hook(hook) {
-            return;
+        if self.has_hook(hook) {
+            self.run_scripts(hook, record);
         }
+        if hook == Hook::End {
+            self.rt.ctx.forget(record);
+        }
+    }
+
+    fn run_scripts(&mut self, hook: Hook, record: &FlowRecord) {
         let Engine {
             rt,
             scripts,
@@ -69,23 +81,16 @@ impl Engine {
             ..
         } = self;
         rt.ctx.lend(record, || {
-            // Built for the first module that needs it, then shared by the others.
-            let mut flow_info = None;
             for script in scripts.iter() {
-                let Some(entry) = script.entry(hook) else {
-                    continue;
-                };
-                let result = rt.invoke(&script.path, Some(hook), || match entry {
-                    Entry::Chunk(chunk) => chunk.call::<()>(()),
-                    Entry::Module(function) => {
-                        if flow_info.is_none() {
-                            flow_info = Some(rt.tables.flow_info(&rt.lua, record, hook)?);
-                        }
-                        function.call::<()>(flow_info.as_ref())
+                for entry in script.entries(hook) {
+                    let result = rt.invoke(&script.path, Some(hook), || {
+                        rt.runner.call(entry, hook, record)
+                    });
+                    if let Err(error) = result {
+                        failures.record(&script.path, Some(hook), &error);
+                        // A failed script is stopped for this hook.
+                        break;
                     }
-                });
-                if let Err(error) = result {
-                    failures.record(&script.path, Some(hook), &error);
                 }
             }
         });
@@ -94,7 +99,7 @@ impl Engine {
     /// Whether any loaded script runs on `hook`; a caller may skip the bookkeeping of hooks
     /// that no script has.
     pub fn has_hook(&self, hook: Hook) -> bool {
-        self.scripts.iter().any(|s| s.entry(hook).is_some())
+        self.hooks[hook.index()]
     }
 
     /// Whether a [`Hook::Periodic`] call of `record` is due: at least

@@ -1,76 +1,101 @@
-//! The global `flow` table: the 20 functions of `lua_flow_api.md`, created once per Lua state.
-//! Each reads the current [`FlowRecord`] through the shared [`Context`]; outside a flow they
-//! return nil (`is_oneway` and `is_unicast`: false), as in ntopng.
+//! The global `flow` table of `lua_flow_api.md`, created once per Lua state: here the functions
+//! that build strings and tables from the current [`FlowRecord`] (read through the shared
+//! [`Context`]) and `triggerAlert`; the scalar ones are Lua closures that the
+//! [`Runner`](crate::flow_info::Runner) adds. Outside a flow they return nil, as in ntopng.
 
+use std::cell::RefCell;
+use std::net::IpAddr;
 use std::rc::Rc;
 
-use mlua::{Error, Function, IntoLua, Lua, Value};
+use mlua::{Error, Function, IntoLua, Lua, LuaString, Table, Value};
 use ndpi::FlowRecord;
+use rustc_hash::FxHashMap;
 
 use crate::context::Context;
 use crate::failure::{caller_position, lua_type};
 use crate::tables::Tables;
 use crate::Alert;
 
-type Getter = fn(&Lua, &Tables, &FlowRecord) -> mlua::Result<Value>;
-
-/// The functions that return nil outside a flow.
-const VALUES: [(&str, Getter); 17] = [
-    ("cli", |lua, _, r| r.cli_ip.to_string().into_lua(lua)),
-    ("cli_port", |lua, _, r| r.cli_port.into_lua(lua)),
-    ("srv", |lua, _, r| r.srv_ip.to_string().into_lua(lua)),
-    ("srv_port", |lua, _, r| r.srv_port.into_lua(lua)),
-    ("vlan_id", |lua, _, r| r.vlan_id.into_lua(lua)),
-    ("bytes", |lua, _, r| r.bytes().into_lua(lua)),
-    ("cli2srv_bytes", |lua, _, r| r.cli2srv_bytes.into_lua(lua)),
-    ("srv2cli_bytes", |lua, _, r| r.srv2cli_bytes.into_lua(lua)),
-    ("protocol", |lua, _, r| r.l4_proto.into_lua(lua)),
-    ("l7_master_proto", |lua, _, r| {
-        r.l7_master_proto.into_lua(lua)
-    }),
-    ("l7_proto", |lua, _, r| r.l7_proto.into_lua(lua)),
-    ("l7_proto_name", |lua, _, r| {
-        r.l7_proto_name.as_str().into_lua(lua)
-    }),
-    ("direction", |lua, _, r| r.direction.as_str().into_lua(lua)),
-    ("http", |lua, t, r| t.http(lua, r).map(Value::Table)),
-    ("dns", |lua, t, r| t.dns(lua, r).map(Value::Table)),
-    ("ssh", |lua, t, r| t.ssh(lua, r).map(Value::Table)),
-    ("tls_quic", |lua, t, r| t.tls_quic(lua, r).map(Value::Table)),
-];
-
-type Predicate = fn(&FlowRecord) -> bool;
-
-/// The predicates, false outside a flow.
-const PREDICATES: [(&str, Predicate); 2] = [
-    ("is_oneway", FlowRecord::is_oneway),
-    ("is_unicast", FlowRecord::is_unicast),
-];
-
-/// Creates the `flow` table and sets it as a global.
+/// Creates the `flow` table and sets it as a global; the runner completes it.
 pub(crate) fn install(lua: &Lua, ctx: &Rc<Context>, tables: &Rc<Tables>) -> mlua::Result<()> {
-    let flow = lua.create_table_with_capacity(0, VALUES.len() + PREDICATES.len() + 1)?;
-    for (name, get) in VALUES {
-        let (ctx, tables) = (ctx.clone(), tables.clone());
-        let function = lua.create_function(move |lua, ()| {
-            ctx.with_flow(|record| get(lua, &tables, record))
-                .unwrap_or(Ok(Value::Nil))
-        })?;
-        flow.raw_set(name, function)?;
-    }
-    for (name, test) in PREDICATES {
-        let ctx = ctx.clone();
-        let function =
-            lua.create_function(move |_, ()| Ok(ctx.with_flow(test).unwrap_or(false)))?;
-        flow.raw_set(name, function)?;
-    }
-    flow.raw_set("triggerAlert", trigger_alert(lua, ctx.clone())?)?;
+    let flow = lua.create_table_with_capacity(0, 20)?;
+    let set = |name: &str, function: Function| flow.raw_set(name, function);
+    let names = Rc::new(AddressNames::default());
+    set("cli", address(lua, ctx, &names, |r| r.cli_ip)?)?;
+    set("srv", address(lua, ctx, &names, |r| r.srv_ip)?)?;
+    set(
+        "l7_proto_name",
+        value(lua, ctx, |r| r.l7_proto_name.clone())?,
+    )?;
+    set("direction", value(lua, ctx, |r| r.direction.as_str())?)?;
+    set("http", table(lua, ctx, tables, Tables::http)?)?;
+    set("dns", table(lua, ctx, tables, Tables::dns)?)?;
+    set("ssh", table(lua, ctx, tables, Tables::ssh)?)?;
+    set("tls_quic", table(lua, ctx, tables, Tables::tls_quic)?)?;
+    set("triggerAlert", trigger_alert(lua, ctx.clone())?)?;
     lua.globals().raw_set("flow", flow)
 }
 
+/// A function returning `get(record)` for the current flow, nil outside one. `R` is a plain
+/// Rust type, which mlua pushes straight onto Lua's stack (these run several times per flow).
+fn value<R: IntoLua + 'static>(
+    lua: &Lua,
+    ctx: &Rc<Context>,
+    get: fn(&FlowRecord) -> R,
+) -> mlua::Result<Function> {
+    let ctx = ctx.clone();
+    lua.create_function(move |_, ()| Ok(ctx.with_flow(get)))
+}
+
+/// A function returning an address of the current flow as a string, nil outside a flow.
+fn address(
+    lua: &Lua,
+    ctx: &Rc<Context>,
+    names: &Rc<AddressNames>,
+    get: fn(&FlowRecord) -> IpAddr,
+) -> mlua::Result<Function> {
+    let (ctx, names) = (ctx.clone(), names.clone());
+    lua.create_function(move |lua, ()| ctx.with_flow(|r| names.get(lua, get(r))).transpose())
+}
+
+/// Addresses' Lua strings, made once per address: `flow.cli()` and `flow.srv()` run at every
+/// hook of every flow, the same hosts recur, and making a string in a memory-limited state
+/// costs a protected call.
+#[derive(Default)]
+struct AddressNames(RefCell<FxHashMap<IpAddr, LuaString>>);
+
+impl AddressNames {
+    /// At most this many are kept; then they are forgotten and made again as needed.
+    const MAX: usize = 4096;
+
+    fn get(&self, lua: &Lua, ip: IpAddr) -> mlua::Result<LuaString> {
+        let mut names = self.0.borrow_mut();
+        if let Some(name) = names.get(&ip) {
+            return Ok(name.clone());
+        }
+        if names.len() >= Self::MAX {
+            names.clear();
+        }
+        let name = lua.create_string(ip.to_string())?;
+        names.insert(ip, name.clone());
+        Ok(name)
+    }
+}
+
+/// A function returning one of [`Tables`]' L7 tables for the current flow, nil outside one.
+fn table(
+    lua: &Lua,
+    ctx: &Rc<Context>,
+    tables: &Rc<Tables>,
+    build: fn(&Tables, &Lua, &FlowRecord) -> mlua::Result<Table>,
+) -> mlua::Result<Function> {
+    let (ctx, tables) = (ctx.clone(), tables.clone());
+    lua.create_function(move |lua, ()| ctx.with_flow(|r| build(&tables, lua, r)).transpose())
+}
+
 /// `flow.triggerAlert(value, msg)`: `value` a number, `msg` a string, else a Lua error naming
-/// the caller's script and line. Records an [`Alert`] on the current flow; does nothing outside
-/// a flow.
+/// the caller's script and line. Records an [`Alert`] on the current flow, unless it repeats one
+/// the flow had (see [`Context::push_alert`]); does nothing outside a flow.
 fn trigger_alert(lua: &Lua, ctx: Rc<Context>) -> mlua::Result<Function> {
     lua.create_function(move |lua, (value, message): (Value, Value)| {
         let bad = |n: usize, want: &str, got: &Value| {
@@ -92,53 +117,13 @@ fn trigger_alert(lua: &Lua, ctx: Rc<Context>) -> mlua::Result<Function> {
         let Some(call) = ctx.call() else {
             return Ok(());
         };
-        let alert = ctx.with_flow(|record| {
-            let hook = call.hook?;
-            let message = message.to_string_lossy();
-            Some(Alert::new(record, hook, &call.script, score, message))
+        let Some(hook) = call.hook else {
+            return Ok(());
+        };
+        ctx.with_flow(|record| {
+            let alert = Alert::new(record, hook, &call.script, score, message.to_string_lossy());
+            ctx.push_alert(record, &call.script, || caller_position(lua), alert);
         });
-        if let Some(alert) = alert.flatten() {
-            ctx.push_alert(alert);
-        }
         Ok(())
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{PREDICATES, VALUES};
-
-    /// The spec's 20 functions: these 19 and `triggerAlert`.
-    #[test]
-    fn names_match_the_spec_index() {
-        let values = VALUES.iter().map(|(name, _)| *name);
-        let mut names: Vec<&str> = values
-            .chain(PREDICATES.iter().map(|(name, _)| *name))
-            .collect();
-        names.push("triggerAlert");
-        names.sort_unstable();
-        let spec = [
-            "bytes",
-            "cli",
-            "cli2srv_bytes",
-            "cli_port",
-            "direction",
-            "dns",
-            "http",
-            "is_oneway",
-            "is_unicast",
-            "l7_master_proto",
-            "l7_proto",
-            "l7_proto_name",
-            "protocol",
-            "srv",
-            "srv2cli_bytes",
-            "srv_port",
-            "ssh",
-            "tls_quic",
-            "triggerAlert",
-            "vlan_id",
-        ];
-        assert_eq!(names, spec);
-    }
 }

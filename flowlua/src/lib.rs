@@ -8,6 +8,7 @@ mod context;
 mod engine;
 mod failure;
 mod flow_api;
+mod flow_info;
 mod limits;
 mod modules;
 mod output;

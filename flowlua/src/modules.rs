@@ -30,6 +30,14 @@ impl Package {
     pub fn restore_path(&self) -> mlua::Result<()> {
         self.table.raw_set("path", &self.initial_path)
     }
+
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    pub fn initial_path(&self) -> &LuaString {
+        &self.initial_path
+    }
 }
 
 /// Sets the globals `ntop` (with `getDirs`), `package` (in the sandbox: `path` and `loaded`

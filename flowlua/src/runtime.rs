@@ -14,6 +14,7 @@ use std::rc::Rc;
 use mlua::{Error, Lua, LuaOptions, StdLib, Table};
 
 use crate::context::{Call, Context};
+use crate::flow_info::Runner;
 use crate::limits::{limit_memory, Budget};
 use crate::modules::{self, Package};
 use crate::tables::Tables;
@@ -26,7 +27,7 @@ const SANDBOX_REMOVED: [&str; 5] = ["load", "loadfile", "dofile", "collectgarbag
 pub(crate) struct Runtime {
     pub lua: Lua,
     pub ctx: Rc<Context>,
-    pub tables: Rc<Tables>,
+    pub runner: Runner,
     budget: Budget,
     package: Package,
 }
@@ -52,12 +53,13 @@ impl Runtime {
         let ctx = Rc::new(Context::default());
         let tables = Rc::new(Tables::default());
         flow_api::install(&lua, &ctx, &tables)?;
+        let runner = Runner::install(&lua, &ctx, &tables, &package)?;
         let budget = Budget::install(&lua, config)?;
         limit_memory(&lua, config)?;
         Ok(Runtime {
             lua,
             ctx,
-            tables,
+            runner,
             budget,
             package,
         })
@@ -65,15 +67,19 @@ impl Runtime {
 
     /// A new global environment for one script: its own globals, falling back to the shared ones,
     /// so that scripts' helper functions (ntopng's samples all define `dump_flow`) do not clash.
+    /// `flow` is set in it too, which spares every `flow.*` call the fallback.
     pub fn environment(&self) -> mlua::Result<Table> {
         let env = self.lua.create_table()?;
+        let globals = self.lua.globals();
+        env.raw_set("flow", globals.raw_get::<Table>("flow")?)?;
         let meta = self.lua.create_table()?;
-        meta.raw_set("__index", self.lua.globals())?;
+        meta.raw_set("__index", globals)?;
         env.set_metatable(Some(meta))?;
         Ok(env)
     }
 
-    /// Runs `f` as a call of `script` for `hook` (`None`: loading).
+    /// Runs `f` as a call of `script` for `hook` (`None`: loading). `f` restores
+    /// `package.path` when it succeeds (the [`Runner`] does); this does it when `f` fails.
     pub fn invoke<R>(
         &self,
         script: &Rc<str>,
@@ -87,14 +93,21 @@ impl Runtime {
         self.budget.reset();
         let result = f();
         self.ctx.set_call(None);
-        // Setting an existing key allocates nothing, so this cannot fail for want of memory.
-        let restored = self.package.restore_path();
-        if result.as_ref().is_err_and(is_memory_error) {
-            // The failed call's garbage is unreachable now; free it for the next call.
-            let _ = self.lua.gc_collect();
+        if let Err(error) = &result {
+            // Setting an existing key allocates nothing, so this cannot fail for want of memory;
+            // the call's own error is the one to report either way.
+            let _ = self.package.restore_path();
+            if is_memory_error(error) {
+                // The failed call's garbage is unreachable now; free it for the next call.
+                let _ = self.lua.gc_collect();
+            }
         }
-        let result = result?;
-        restored.map(|()| result)
+        result
+    }
+
+    /// Puts `package.path` back as it was set up.
+    pub fn restore_path(&self) -> mlua::Result<()> {
+        self.package.restore_path()
     }
 }
 

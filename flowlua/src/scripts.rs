@@ -4,7 +4,8 @@
 //! - ntopng's layout: the three fixed file names below. Each file is compiled once; the whole
 //!   chunk runs for every flow of its hook.
 //! - The spec's layout: every other `*.lua` file is a module whose top level runs once, at load,
-//!   and returns a table with `check`, `periodic_update` and/or `flow_end`.
+//!   and returns a table with `check`, `periodic_update` and/or `flow_end`. `check` runs at every
+//!   hook, before the hook's own function.
 
 use std::ffi::OsString;
 use std::fs;
@@ -26,11 +27,13 @@ const NTOPNG_FILES: [(&str, Hook); 3] = [
     ("custom_flow_end_script.lua", Hook::End),
 ];
 
-/// The spec layout's entry functions and the hooks they serve.
-const MODULE_FUNCTIONS: [(&str, Hook); 3] = [
-    ("check", Hook::Detected),
-    ("periodic_update", Hook::Periodic),
-    ("flow_end", Hook::End),
+/// The spec layout's entry functions and the hooks they serve, in the order they run within a
+/// hook: `check` sees the flow through its whole life ("called once per active flow"), the others
+/// one moment each.
+const MODULE_FUNCTIONS: [(&str, &[Hook]); 3] = [
+    ("check", &Hook::ALL),
+    ("periodic_update", &[Hook::Periodic]),
+    ("flow_end", &[Hook::End]),
 ];
 
 /// How a script is entered for a hook.
@@ -44,12 +47,13 @@ pub(crate) enum Entry {
 pub(crate) struct Script {
     /// The path reported in alerts and failures.
     pub path: Rc<str>,
-    entries: [Option<Entry>; 3],
+    /// Per hook, the entries to call, in order.
+    entries: [Vec<Entry>; 3],
 }
 
 impl Script {
-    pub fn entry(&self, hook: Hook) -> Option<&Entry> {
-        self.entries[hook.index()].as_ref()
+    pub fn entries(&self, hook: Hook) -> &[Entry] {
+        &self.entries[hook.index()]
     }
 }
 
@@ -77,25 +81,34 @@ pub(crate) fn load(rt: &Runtime, path: &Rc<str>, file: &Path) -> Result<Script, 
         .set_name(format!("@{name}"))
         .set_mode(ChunkMode::Text)
         .set_environment(rt.environment()?);
-    let mut entries = [None, None, None];
+    let mut entries: [Vec<Entry>; 3] = Default::default();
     if let Some((_, hook)) = NTOPNG_FILES.iter().find(|(n, _)| *n == name) {
-        entries[hook.index()] = Some(Entry::Chunk(chunk.into_function()?));
+        entries[hook.index()].push(Entry::Chunk(chunk.into_function()?));
     } else {
-        let module = match rt.invoke(path, None, || chunk.call(()))? {
+        let run = || {
+            let module = chunk.call(())?;
+            rt.restore_path()?;
+            Ok(module)
+        };
+        let module = match rt.invoke(path, None, run)? {
             Value::Table(module) => module,
             other => return Err(invalid(format!("it returned a {}", lua_type(&other)))),
         };
-        for (function, hook) in MODULE_FUNCTIONS {
+        for (function, hooks) in MODULE_FUNCTIONS {
             match module.raw_get(function)? {
                 Value::Nil => {}
-                Value::Function(f) => entries[hook.index()] = Some(Entry::Module(f)),
+                Value::Function(f) => {
+                    for hook in hooks {
+                        entries[hook.index()].push(Entry::Module(f.clone()));
+                    }
+                }
                 other => {
                     let what = lua_type(&other);
                     return Err(invalid(format!("its {function} is a {what}")));
                 }
             }
         }
-        if entries.iter().all(Option::is_none) {
+        if entries.iter().all(Vec::is_empty) {
             return Err(invalid("its table has none of them".to_owned()));
         }
     }

@@ -17,8 +17,6 @@ use std::fmt::Write;
 use mlua::{Function, IntoLua, Lua, MultiValue, Result, Table, Value};
 use ndpi::{DnsInfo, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
 
-use crate::Hook;
-
 /// The keys one value is stored under.
 type Keys = &'static [&'static str];
 
@@ -38,43 +36,72 @@ impl Fill<'_> {
     }
 }
 
-/// The constructor of one table shape, compiled on first use.
+/// The constructor of one table shape, compiled on first use: it makes a new table, or fills
+/// one it is given.
 #[derive(Default)]
 struct Shape(OnceCell<(Function, usize)>);
 
 impl Shape {
+    /// A new table.
     fn build(&self, lua: &Lua, fill: impl FnOnce(&mut Fill) -> Result<()>) -> Result<Table> {
+        self.call(lua, None, fill)
+    }
+
+    /// Sets the shape's fields in `target`.
+    fn build_into(
+        &self,
+        lua: &Lua,
+        target: &Table,
+        fill: impl FnOnce(&mut Fill) -> Result<()>,
+    ) -> Result<()> {
+        self.call(lua, Some(target), fill).map(drop)
+    }
+
+    fn call(
+        &self,
+        lua: &Lua,
+        target: Option<&Table>,
+        fill: impl FnOnce(&mut Fill) -> Result<()>,
+    ) -> Result<Table> {
         let mut f = Fill {
             lua,
             keys: Vec::with_capacity(32),
-            values: MultiValue::with_capacity(32),
+            values: MultiValue::with_capacity(33),
         };
         fill(&mut f)?;
         let (constructor, arity) = match self.0.get() {
             Some(built) => built,
             None => {
-                let built = (compile(lua, &f.keys)?, f.keys.len());
+                let built = (compile(lua, &f.keys, target.is_some())?, f.keys.len());
                 self.0.get_or_init(|| built)
             }
         };
         if *arity != f.values.len() {
             return Err(mlua::Error::runtime("flowlua: a table shape changed"));
         }
+        if let Some(target) = target {
+            f.values.push_front(Value::Table(target.clone()));
+        }
         constructor.call(f.values)
     }
 }
 
-/// `local v1, v2 = ... return {["k1"] = v1, ["k1.dotted"] = v1, ["k2"] = v2}`.
-fn compile(lua: &Lua, keys: &[Keys]) -> Result<Function> {
+/// `local v1, v2 = ... return {["k1"] = v1, ["k1.dotted"] = v1, ["k2"] = v2}`, or with `into`,
+/// `local t, v1, v2 = ... t["k1"] = v1 ... return t`.
+fn compile(lua: &Lua, keys: &[Keys], into: bool) -> Result<Function> {
     let names: Vec<String> = (1..=keys.len()).map(|i| format!("v{i}")).collect();
-    let mut source = format!("local {} = ...\nreturn {{", names.join(", "));
+    let (head, open, set, sep, close) = match into {
+        true => ("t, ", "", "t", " ", " return t"),
+        false => ("", "return {", "", ", ", "}"),
+    };
+    let mut source = format!("local {head}{} = ...\n{open}", names.join(", "));
     for (name, keys) in names.iter().zip(keys) {
         for key in *keys {
             // The keys are this file's identifiers and dots: `{:?}` quotes them as Lua does.
-            let _ = write!(source, "[{key:?}] = {name}, ");
+            let _ = write!(source, "{set}[{key:?}] = {name}{sep}");
         }
     }
-    source.push('}');
+    source.push_str(close);
     lua.load(source).set_name("=flowlua tables").into_function()
 }
 
@@ -201,13 +228,12 @@ impl Tables {
         })
     }
 
-    /// The `flow_info` table: the record's top-level fields under their JSON names (`risks` as
-    /// a sequence of names, `direction` and `end_reason` as strings, `host_server_name` and
-    /// `end_reason` nil when absent), plus `hook` ("detected", "periodic" or "end"). The L7
-    /// details stay in `flow.http()` and the other L7 functions.
-    pub fn flow_info(&self, lua: &Lua, r: &FlowRecord, hook: Hook) -> Result<Table> {
-        self.flow_info.build(lua, |f| {
-            f.set(&["hook"], hook.as_str())?;
+    /// Fills `flow_info` (which has its `hook` already) with the record's top-level fields
+    /// under their JSON names (`risks` as a sequence of names, `direction` and `end_reason` as
+    /// strings, `host_server_name` and `end_reason` nil when absent). The L7 details stay in
+    /// `flow.http()` and the other L7 functions.
+    pub fn fill_flow_info(&self, lua: &Lua, flow_info: &Table, r: &FlowRecord) -> Result<()> {
+        self.flow_info.build_into(lua, flow_info, |f| {
             f.set(&["l4_proto"], r.l4_proto)?;
             f.set(&["cli_ip"], r.cli_ip.to_string())?;
             f.set(&["cli_port"], r.cli_port)?;

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{dns, expected_api, fixture, http, load, mdns, parse, quic, ssh, tls, tls_mismatch};
+use common::{
+    dns, expected_api, fixture, http, load, mdns, parse, quic, scratch, ssh, tls, tls_mismatch,
+};
 use flowlua::Hook;
 
 #[test]
@@ -141,4 +143,42 @@ fn trigger_alert_outside_a_flow_does_nothing() {
     let (mut engine, _out) = load(&fixture("api"));
     assert!(engine.take_alerts().is_empty());
     assert!(engine.failures().is_empty());
+}
+
+#[test]
+fn the_flow_table_has_exactly_the_spec_functions() {
+    let lister = r#"
+        local names = {}
+        for name, value in pairs(flow) do names[#names + 1] = name .. ":" .. type(value) end
+        table.sort(names)
+        print(table.concat(names, " "))
+        return { check = function() end }
+    "#;
+    let dir = scratch(&[("list.lua", lister)]);
+    let (_, out) = load(dir.path());
+    let spec = [
+        "bytes",
+        "cli",
+        "cli2srv_bytes",
+        "cli_port",
+        "direction",
+        "dns",
+        "http",
+        "is_oneway",
+        "is_unicast",
+        "l7_master_proto",
+        "l7_proto",
+        "l7_proto_name",
+        "protocol",
+        "srv",
+        "srv2cli_bytes",
+        "srv_port",
+        "ssh",
+        "tls_quic",
+        "triggerAlert",
+        "vlan_id",
+    ];
+    let mut want: Vec<String> = spec.iter().map(|n| format!("{n}:function")).collect();
+    want.sort(); // as Lua sorts: by bytes
+    assert_eq!(out.take(), want.join(" ") + "\n");
 }

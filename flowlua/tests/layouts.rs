@@ -44,10 +44,16 @@ fn spec_dns_example_inside_a_check_function() {
     let module = format!("local m = {{}}\nfunction m.check(flow_info)\n{snippet}\nend\nreturn m\n");
     let dir = scratch(&[("large_dns.lua", &module)]);
     let (mut engine, _) = load(dir.path());
-    engine.run(Hook::Detected, &dns());
-    engine.run(Hook::Detected, &dns_nxdomain());
+    // One alert per flow, not one per hook, though the answer's byte count grows.
+    for record in [dns(), dns_nxdomain()] {
+        let mut record = record;
+        for hook in Hook::ALL {
+            engine.run(hook, &record);
+            record.srv2cli_bytes += 100;
+        }
+    }
     let alerts = engine.take_alerts();
-    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
     assert_eq!(alerts[0].message, "Large DNS response: 620 bytes");
 }
 
@@ -129,36 +135,131 @@ fn package_path_does_not_grow_with_flows() {
 }
 
 #[test]
-fn each_hook_runs_its_own_functions() {
+fn check_runs_at_every_hook_before_the_hooks_own_function() {
     let module = r#"
         local m = {}
-        function m.check(info) flow.triggerAlert(1, "check " .. info.hook) end
-        function m.periodic_update(info) flow.triggerAlert(2, "periodic " .. info.hook) end
-        function m.flow_end(info) flow.triggerAlert(3, "end " .. info.end_reason) end
+        function m.check(info) print("check " .. info.hook) end
+        function m.periodic_update(info) print("periodic " .. info.hook) end
+        function m.flow_end(info)
+            print("end " .. info.end_reason)
+            flow.triggerAlert(3, "ended")
+        end
         return m
     "#;
     let only_end =
         "local m = {} function m.flow_end() flow.triggerAlert(4, 'only end') end return m";
     let dir = scratch(&[("a.lua", module), ("b.lua", only_end)]);
-    let (mut engine, _) = load(dir.path());
-    assert!(engine.has_hook(Hook::Detected));
+    let (mut engine, out) = load(dir.path());
+    assert!(Hook::ALL.iter().all(|&hook| engine.has_hook(hook)));
     let mut record = mdns();
     engine.run(Hook::Detected, &record);
     engine.run(Hook::Periodic, &record);
     record.end_reason = Some(ndpi::EndReason::Fin);
     engine.run(Hook::End, &record);
+    let want = "check detected\ncheck periodic\nperiodic periodic\ncheck end\nend fin\n";
+    assert_eq!(out.take(), want);
     let got: Vec<_> = engine
         .take_alerts()
         .into_iter()
         .map(|a| (a.hook, a.message))
         .collect();
-    let want = [
-        (Hook::Detected, "check detected"),
-        (Hook::Periodic, "periodic periodic"),
-        (Hook::End, "end fin"),
-        (Hook::End, "only end"),
-    ];
+    let want = [(Hook::End, "ended"), (Hook::End, "only end")];
     assert_eq!(got, want.map(|(h, m)| (h, m.to_owned())));
+}
+
+#[test]
+fn a_module_with_only_check_runs_at_every_hook() {
+    let module = "local m = {} function m.check(info) print(info.hook) end return m";
+    let dir = scratch(&[("a.lua", module)]);
+    let (mut engine, out) = load(dir.path());
+    let record = dns();
+    for hook in [Hook::Detected, Hook::Periodic, Hook::Periodic, Hook::End] {
+        engine.run(hook, &record);
+    }
+    assert_eq!(out.take(), "detected\nperiodic\nperiodic\nend\n");
+}
+
+#[test]
+fn a_condition_alerts_once_per_flow() {
+    // Line 3 quotes a growing counter; line 4 loops over several messages within one hook.
+    let module = r#"local m = {}
+function m.check(info)
+  flow.triggerAlert(10, "bytes: " .. flow.bytes())
+  for _, what in ipairs({"a", "b"}) do flow.triggerAlert(20, "item " .. what) end
+  if info.hook == "end" then flow.triggerAlert(30, "item c") end
+end
+return m"#;
+    let same_message =
+        "local m = {} function m.flow_end() flow.triggerAlert(1, 'item a') end return m";
+    let dir = scratch(&[("a.lua", module), ("b.lua", same_message)]);
+    let (mut engine, _) = load(dir.path());
+    let mut record = dns();
+    engine.run(Hook::Detected, &record);
+    record.srv2cli_bytes += 1000;
+    engine.run(Hook::Periodic, &record);
+    engine.run(Hook::End, &record);
+    let got: Vec<_> = engine
+        .take_alerts()
+        .into_iter()
+        .map(|a| {
+            (
+                a.hook,
+                a.script.rsplit('/').next().unwrap().to_owned(),
+                a.message,
+            )
+        })
+        .collect();
+    let want = [
+        (Hook::Detected, "a.lua", "bytes: 694"),
+        (Hook::Detected, "a.lua", "item a"),
+        (Hook::Detected, "a.lua", "item b"),
+        // A new message from a new line is no repeat; another script's alert is its own.
+        (Hook::End, "a.lua", "item c"),
+        (Hook::End, "b.lua", "item a"),
+    ];
+    assert_eq!(got, want.map(|(h, s, m)| (h, s.to_owned(), m.to_owned())));
+
+    // The flow ended: a new flow with the same tuple alerts again, and so does another flow.
+    engine.run(Hook::Detected, &record);
+    let mut other = dns();
+    other.cli_port += 1;
+    engine.run(Hook::Detected, &other);
+    assert_eq!(engine.take_alerts().len(), 6);
+}
+
+#[test]
+fn flow_info_is_filled_when_read() {
+    let module = r#"local m = {}
+local kept
+function m.check(info)
+  if info.hook == "detected" then
+    local keys = 0
+    for _ in pairs(info) do keys = keys + 1 end
+    print(keys, info.l7_proto_name, info.cli_port, #info.risks)
+    kept = info
+  elseif info.hook == "periodic" then
+    kept = info -- never read during its call
+  else
+    print(info.hook, info.l7_proto_name)
+    print(kept.hook, kept.srv_port)
+  end
+end
+return m"#;
+    let dir = scratch(&[("a.lua", module)]);
+    let (mut engine, out) = load(dir.path());
+    let record = dns();
+    engine.run(Hook::Detected, &record);
+    // Every top-level field of the record but end_reason (nil before the end), and hook.
+    assert_eq!(out.take(), "23\tDNS\t53124\t0\n");
+    engine.run(Hook::Periodic, &record);
+    engine.run(Hook::End, &record);
+    // The periodic table, read only after its call, is refused with the reading line.
+    assert_eq!(out.take(), "end\tDNS\n");
+    let failures = engine.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].hook, Some(Hook::End));
+    let want = "a.lua:13: flow_info is readable only during the call it was passed to";
+    assert!(failures[0].message.contains(want), "{}", failures[0]);
 }
 
 #[test]

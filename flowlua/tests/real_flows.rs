@@ -114,35 +114,39 @@ fn the_spec_dns_example_fires_on_a_real_large_dns_response() {
 }
 
 #[test]
-fn the_spec_boilerplate_fires_on_a_large_flow_when_its_classification_is_final() {
-    // The boilerplate's check() runs once, when classification is final, and looks at the
-    // bytes seen by then. In nDPI's ftp.pcap, one 1.1 MB flow is never recognized: with the
-    // give-up limit lifted it is classified (given up) only when the capture ends, so check()
-    // sees all of it. An early-classified large flow (anydesk.pcap, 2.8 MB of TLS) is below
-    // the threshold at classification, so check() stays silent there: flow_end() is the hook
-    // for "large at the end" (see examples/checks/large_flow.lua).
+fn the_spec_boilerplate_fires_once_on_every_large_flow() {
+    // check() sees each flow when its classification is final, periodically and at its end.
+    // anydesk.pcap's 2.8 MB TLS flow is classified in its first packets, below the threshold:
+    // its alert comes from a later hook. ftp.pcap's 1.1 MB flow is never recognized, so with
+    // the give-up limit lifted it is classified only when the capture ends.
     let detector = Detector::new().unwrap();
     let late = TrackerConfig {
         max_tcp_packets: u32::MAX,
         ..TrackerConfig::ndpi_reader_offline()
     };
     let (mut engine, _) = load(&fixture("spec_examples"));
-    let alerts = run_events(&mut engine, &detector, &ndpi_pcap("ftp.pcap"), late);
-    let large: Vec<_> = alerts
-        .iter()
-        .filter(|a| a.message == "Large flow detected")
-        .collect();
-    assert_eq!(large.len(), 1, "{alerts:?}");
-    assert_eq!(large[0].score, 100, "flow_consts.alert_types.flow_score");
-
-    let alerts = run_events(
-        &mut engine,
-        &detector,
-        &ndpi_pcap("anydesk.pcap"),
-        TrackerConfig::ndpi_reader_offline(),
-    );
-    assert!(
-        alerts.iter().all(|a| a.message != "Large flow detected"),
-        "{alerts:?}"
-    );
+    for (pcap, config, hook) in [
+        (
+            "anydesk.pcap",
+            TrackerConfig::ndpi_reader_offline(),
+            Hook::End,
+        ),
+        ("ftp.pcap", late, Hook::Detected),
+    ] {
+        let file = classify_file(&detector, ndpi_pcap(pcap), config.clone()).unwrap();
+        let large: Vec<_> = file
+            .records()
+            .filter(|r| r.bytes() > 1_000_000)
+            .map(|r| (r.cli_port, r.srv_port))
+            .collect();
+        let alerts = run_events(&mut engine, &detector, &ndpi_pcap(pcap), config);
+        let alerted: Vec<_> = alerts
+            .iter()
+            .filter(|a| a.message == "Large flow detected")
+            .inspect(|a| assert_eq!((a.hook, a.score), (hook, 100), "{pcap}: {a:?}"))
+            .map(|a| (a.cli_port, a.srv_port))
+            .collect();
+        assert_eq!(alerted, large, "{pcap}: one alert per flow over 1 MB");
+        assert_eq!(large.len(), 1, "{pcap}");
+    }
 }

@@ -24,8 +24,11 @@ fn in_dir(dir: TempDir, source: &str, config: EngineConfig) -> (ScriptFailure, V
     std::fs::write(dir.path().join("bad.lua"), source).expect("write");
     std::fs::write(dir.path().join("my_flow_check.lua"), good).expect("write");
     let (mut engine, _) = load_with(dir.path(), config);
-    for _ in 0..FLOWS {
-        engine.run(Hook::Detected, &tls());
+    for i in 0..FLOWS {
+        // Distinct flows: one flow gets an alert only once per script and message.
+        let mut flow = tls();
+        flow.cli_port += i as u16;
+        engine.run(Hook::Detected, &flow);
     }
     let (good, bad): (Vec<Alert>, Vec<Alert>) = engine
         .take_alerts()

@@ -1,6 +1,7 @@
--- The fuzz target's check (spec layout): on every hook, touches every flow.* function's value
--- and flow_info, then raises one alert whose score and message the target predicts from the
--- record: score flow.bytes() (clamped to 0..255), message "<l7_proto_name>|<host_server_name>".
+-- The fuzz target's check (spec layout): on every hook (check runs at all three), touches every
+-- flow.* function's value and flow_info, then raises one alert whose score and message the
+-- target predicts from the record: score flow.bytes() (clamped to 0..255), message
+-- "<l7_proto_name>|<host_server_name>". The flow gets it once: later hooks repeat it.
 local touch = require("lib.touch")
 
 local names = {
@@ -17,4 +18,4 @@ local function run(flow_info)
    flow.triggerAlert(flow.bytes(), flow_info.l7_proto_name .. "|" .. (flow_info.host_server_name or ""))
 end
 
-return { check = run, periodic_update = run, flow_end = run }
+return { check = run }

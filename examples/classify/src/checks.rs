@@ -51,28 +51,20 @@ impl ChecksDir {
     }
 }
 
-/// One worker's engine, and which hooks its scripts have.
+/// One worker's engine, run on its flows' events.
 pub struct Checks {
     engine: Engine,
-    detected: bool,
-    end: bool,
 }
 
 impl Checks {
     pub fn new(engine: Engine) -> Self {
-        Checks {
-            detected: engine.has_hook(Hook::Detected),
-            end: engine.has_hook(Hook::End),
-            engine,
-        }
+        Checks { engine }
     }
 
     /// Classification is final (the tracker says so exactly once per flow): the `Detected`
     /// hook.
     pub fn classified(&mut self, record: &FlowRecord) {
-        if self.detected {
-            self.engine.run(Hook::Detected, record);
-        }
+        self.engine.run(Hook::Detected, record);
     }
 
     /// The periodic interval passed.
@@ -80,11 +72,9 @@ impl Checks {
         self.engine.run(Hook::Periodic, record);
     }
 
-    /// The flow ended: the `End` hook.
+    /// The flow ended: the `End` hook, after which the engine forgets the flow.
     pub fn ended(&mut self, record: &FlowRecord) {
-        if self.end {
-            self.engine.run(Hook::End, record);
-        }
+        self.engine.run(Hook::End, record);
     }
 
     /// The alerts raised since the last call.

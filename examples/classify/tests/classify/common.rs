@@ -19,6 +19,41 @@ pub fn ndpi_pcap(name: &str) -> PathBuf {
     path
 }
 
+/// nDPI's test captures merged into one Ethernet capture by scripts/merge-pcaps.py (flows of
+/// different captures meet in one flow table and in nDPI's caches). Made once, next to the test
+/// binaries, and shared with scripts/bench-classify.sh.
+pub fn merged_captures() -> &'static Path {
+    static MERGED: OnceLock<PathBuf> = OnceLock::new();
+    MERGED.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let target_dir = exe
+            .ancestors()
+            .nth(3)
+            .expect("<target>/<profile>/deps/<test>");
+        let merged = target_dir.join("merged-ethernet.pcap");
+        if merged.is_file() {
+            return merged;
+        }
+        let mut inputs: Vec<_> = std::fs::read_dir(root().join("vendor/nDPI/tests/pcap"))
+            .expect("run vendor/fetch.sh")
+            .map(|e| e.unwrap().path())
+            .collect();
+        inputs.sort();
+        // Written aside and renamed, so that a concurrent test never reads half a file.
+        let partial = target_dir.join(format!("merged-ethernet.pcap.{}", std::process::id()));
+        let status = Command::new("python3")
+            .arg(root().join("scripts/merge-pcaps.py"))
+            .arg(&partial)
+            .args(&inputs)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("python3 runs");
+        assert!(status.success(), "scripts/merge-pcaps.py failed");
+        std::fs::rename(&partial, &merged).expect("rename the merged capture");
+        merged
+    })
+}
+
 /// The example binary of this build profile, built (or found up to date) by cargo once per
 /// test process. `cargo test` builds examples too, but `cargo test --test NAME` does not, and
 /// either way this makes sure the binary matches the source.

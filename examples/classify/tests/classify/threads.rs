@@ -3,9 +3,8 @@
 //! one (where flows of different captures meet in nDPI's caches).
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
-use crate::common::{classify, ndpi_pcap, root, stderr};
+use crate::common::{classify, merged_captures, ndpi_pcap, stderr};
 
 /// The JSON lines (flows and alerts) of one run, sorted.
 fn lines(pcap: &std::path::Path, threads: u32) -> Vec<String> {
@@ -77,23 +76,8 @@ fn threads_match_one_thread_on_ndpi_captures() {
 
 #[test]
 fn threads_match_one_thread_on_merged_captures() {
-    let dir = tempfile::tempdir().unwrap();
-    let merged = dir.path().join("merged.pcap");
-    let mut inputs: Vec<_> = std::fs::read_dir(root().join("vendor/nDPI/tests/pcap"))
-        .expect("run vendor/fetch.sh")
-        .map(|e| e.unwrap().path())
-        .collect();
-    inputs.sort();
-    let status = Command::new("python3")
-        .arg(root().join("scripts/merge-pcaps.py"))
-        .arg(&merged)
-        .args(&inputs)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("python3 runs");
-    assert!(status.success());
     assert!(
-        assert_same(&merged, 2) > 5000,
+        assert_same(merged_captures(), 2) > 5000,
         "the merged capture has thousands of flows"
     );
 }
