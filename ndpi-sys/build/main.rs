@@ -7,6 +7,13 @@
 //!
 //! Either way, bindgen then runs on the headers actually used, and the crate exports
 //! `DEP_NDPI_VERSION_NUMBER`, `DEP_NDPI_API_VERSION` and `DEP_NDPI_INCLUDE` to its dependents.
+//!
+//! The vendored source is looked for in `NDPI_SOURCE_DIR`, then in the copy a packaged ndpi-sys
+//! carries (`nDPI/` in the crate), then in the repository's `vendor/nDPI` (fetched by
+//! `vendor/fetch.sh` when missing); see `vendored::source_dir`.
+//!
+//! On docs.rs (`DOCS_RS` set) only the headers are prepared and bound: nothing is compiled or
+//! linked, and the `system` mode is ignored (docs.rs has no libndpi).
 
 mod bindings;
 mod system;
@@ -30,6 +37,8 @@ fn main() {
     for var in [
         "NDPI_NO_VENDOR",
         "NDPI_SOURCE_DIR",
+        "NDPI_TARBALL",
+        "DOCS_RS",
         "LIBCLANG_PATH",
         "PKG_CONFIG_PATH",
     ] {
@@ -38,10 +47,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=wrapper.h");
 
-    let library = if wants_system() {
+    let docs_only = env::var_os("DOCS_RS").is_some();
+    let library = if wants_system() && !docs_only {
         system::probe()
     } else {
-        vendored::build()
+        vendored::build(docs_only)
     }
     .unwrap_or_else(|message| fail(&message));
 

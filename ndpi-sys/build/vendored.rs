@@ -14,13 +14,22 @@ use crate::{Library, API_VERSION};
 /// `.c.inc`, `roaring.cc` and `third_party/src/hll/*.c` are `#include`d by these.
 const SOURCE_DIRS: [&str; 3] = ["src/lib", "src/lib/protocols", "src/lib/third_party/src"];
 
-pub fn build() -> Result<Library, String> {
+/// Compiles nDPI and links it statically. With `headers_only` (docs.rs), it only prepares the
+/// headers that bindgen reads, and neither compiles nor links anything.
+pub fn build(headers_only: bool) -> Result<Library, String> {
     let source = source_dir()?;
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let include = out.join("include");
     let gcrypt = env::var_os("CARGO_FEATURE_GCRYPT").is_some();
 
     write_headers(&source, &include, gcrypt)?;
+    rerun_if_changed(&source.join("src"));
+    rerun_if_changed(&source.join(".verified-sha256"));
+    if headers_only {
+        return Ok(Library {
+            include_dirs: vec![include],
+        });
+    }
 
     let mut build = cc::Build::new();
     build
@@ -46,40 +55,121 @@ pub fn build() -> Result<Library, String> {
         link_gcrypt()?;
     }
     println!("cargo:rustc-link-lib=m");
-    println!("cargo:rerun-if-changed={}", source.join("src").display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        source.join(".verified-sha256").display()
-    );
     Ok(Library {
         include_dirs: vec![include],
     })
 }
 
-/// `NDPI_SOURCE_DIR`, else `vendor/nDPI` in the workspace; checked to be nDPI 4.2.
+/// Finds the nDPI source, in this order:
+/// 1. `NDPI_SOURCE_DIR`, when set (and then nothing else);
+/// 2. `nDPI/` inside this crate: the copy a packaged ndpi-sys carries
+///    (`scripts/package-ndpi-sys.sh` puts it there);
+/// 3. the repository's `vendor/nDPI` next to this crate (a path or git dependency). When the
+///    repository's `vendor/fetch.sh` is there too, it runs first: it fetches and verifies the
+///    pinned source if it is missing or not the pinned one, and is quiet otherwise.
+///
+/// Whatever is found is checked to be nDPI 4.2.
 fn source_dir() -> Result<PathBuf, String> {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let dir = env::var_os("NDPI_SOURCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest.join("../vendor/nDPI"));
-    let configure = dir.join("configure.ac");
-    let text = fs::read_to_string(&configure).map_err(|_| {
+    if let Some(dir) = env::var_os("NDPI_SOURCE_DIR") {
+        return check_source(PathBuf::from(dir), "NDPI_SOURCE_DIR");
+    }
+    let packaged = manifest.join("nDPI");
+    if packaged.join("configure.ac").is_file() {
+        return check_source(packaged, "the nDPI copy in the ndpi-sys package");
+    }
+    let vendor = manifest.parent().unwrap_or(&manifest).join("vendor");
+    let repository = vendor.join("nDPI");
+    let fetch = vendor.join("fetch.sh");
+    if fetch.is_file() {
+        rerun_if_changed(&vendor.join("ndpi.pin"));
+        run_fetch(&fetch, &repository).map_err(|why| missing(&packaged, &repository, &why))?;
+    }
+    if repository.join("configure.ac").is_file() {
+        return check_source(repository, "vendor/nDPI");
+    }
+    let why = if fetch.is_file() {
+        format!("{} succeeded but left no source there.", fetch.display())
+    } else {
         format!(
-            "No nDPI source at {}.\n\n\
-             Fix: run `vendor/fetch.sh` in the repository (it fetches and verifies the pinned \
-             nDPI 4.2 source), or set NDPI_SOURCE_DIR to an unpacked nDPI 4.2 source tree, or set \
-             NDPI_NO_VENDOR=1 to link a system libndpi 4.2 (Debian: apt-get install libndpi-dev).",
-            dir.display()
+            "No repository around this crate can fetch it: {} does not exist.",
+            fetch.display()
+        )
+    };
+    Err(missing(&packaged, &repository, &why))
+}
+
+/// Runs the repository's `vendor/fetch.sh` (it honours `NDPI_TARBALL`), which puts the verified
+/// source in `vendor/nDPI`: the repository's own, git-ignored place for it, where nDPI's test
+/// captures are found too. What the script says ends up in the error, or in a warning when it
+/// fetched something.
+fn run_fetch(fetch: &Path, dest: &Path) -> Result<(), String> {
+    let output = std::process::Command::new("bash")
+        .arg(fetch)
+        .env("NDPI_VENDOR_DIR", dest)
+        .output()
+        .map_err(|e| format!("`bash {}` could not run: {e}", fetch.display()))?;
+    let said = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let said: Vec<String> = said.lines().map(|line| format!("  {line}")).collect();
+        return Err(format!(
+            "{} could not fetch it:\n{}",
+            fetch.display(),
+            said.join("\n")
+        ));
+    }
+    for line in said.lines() {
+        println!("cargo:warning={line}");
+    }
+    Ok(())
+}
+
+/// The one message for "no nDPI source": where it looked, why the fetch did not help, and the
+/// three ways out.
+fn missing(packaged: &Path, repository: &Path, why: &str) -> String {
+    format!(
+        "No nDPI 4.2 source. Looked for it in NDPI_SOURCE_DIR (not set), {} (the copy a \
+         packaged ndpi-sys carries) and {} (the repository's vendor/fetch.sh puts it there).\n\
+         {why}\n\n\
+         Fix, one of:\n\
+         - NDPI_TARBALL=/path/to/ndpi_4.2.orig.tar.gz: a local copy of the pinned tarball, which \
+         the repository's vendor/fetch.sh verifies (sha256 in vendor/ndpi.pin) and unpacks;\n\
+         - NDPI_SOURCE_DIR=/path/to/nDPI: an unpacked nDPI 4.2 source tree;\n\
+         - NDPI_NO_VENDOR=1: link the system libndpi 4.2.x through pkg-config instead \
+         (Debian 12: apt-get install libndpi-dev pkg-config).",
+        packaged.display(),
+        repository.display()
+    )
+}
+
+fn check_source(dir: PathBuf, origin: &str) -> Result<PathBuf, String> {
+    let configure = dir.join("configure.ac");
+    let text = fs::read_to_string(&configure).map_err(|e| {
+        format!(
+            "No nDPI source at {} ({origin}): {}: {e}.\n\n\
+             Fix: point NDPI_SOURCE_DIR at an unpacked nDPI 4.2 source tree, or unset it to use \
+             the pinned source, or set NDPI_NO_VENDOR=1 to link a system libndpi 4.2 \
+             (Debian: apt-get install libndpi-dev).",
+            dir.display(),
+            configure.display()
         )
     })?;
     if !text.contains("AC_INIT([libndpi], [4.2.0])") {
         return Err(format!(
-            "{} is not nDPI 4.2.0; these bindings are written for 4.2 only.\n\n\
-             Fix: point NDPI_SOURCE_DIR at nDPI 4.2 or run `vendor/fetch.sh`.",
+            "{} ({origin}) is not nDPI 4.2.0; these bindings are written for 4.2 only.\n\n\
+             Fix: point NDPI_SOURCE_DIR at nDPI 4.2, or unset it to use the pinned source.",
             dir.display()
         ));
     }
     Ok(dir)
+}
+
+/// `rerun-if-changed` only for paths that exist: cargo reruns the build script on every build
+/// when a named path is missing.
+fn rerun_if_changed(path: &Path) {
+    if path.exists() {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
 }
 
 fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {

@@ -5,10 +5,12 @@
 //!
 //! # How nDPI is found
 //! - **vendored** (default): the build script compiles the pinned nDPI 4.2 source with `cc`
-//!   (no autotools). The source comes from `vendor/fetch.sh` in this repository, which verifies
-//!   its sha256, or from the directory named by `NDPI_SOURCE_DIR`. The library is linked
-//!   statically, together with libgcrypt (feature `gcrypt`, on by default: without it nDPI cannot
-//!   decrypt QUIC Initial packets and loses QUIC SNI/ALPN).
+//!   (no autotools). The source is the directory named by `NDPI_SOURCE_DIR`, else the copy of
+//!   the pinned source the published package carries (`nDPI/` in the crate), else, for a git or
+//!   path dependency, the repository's `vendor/nDPI`, which the build fetches with the
+//!   repository's `vendor/fetch.sh` (it verifies the sha256) when it is missing. The library is
+//!   linked statically, together with libgcrypt (feature `gcrypt`, on by default: without it nDPI
+//!   cannot decrypt QUIC Initial packets and loses QUIC SNI/ALPN).
 //! - **system**: with `NDPI_NO_VENDOR=1` or the `system` feature, pkg-config must find
 //!   libndpi 4.2.x (Debian 12: `apt-get install libndpi-dev`), linked dynamically.
 //!
