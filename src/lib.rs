@@ -36,7 +36,7 @@
 //!     _ => None,
 //! }).collect();
 //! for r in &records {
-//!     println!("{} {}:{} -> {}:{} {:?}", r.l7_proto_name, r.cli_ip, r.cli_port, r.srv_ip, r.srv_port, r.host_server_name);
+//!     println!("{} {}:{} -> {}:{} {:?}", r.l7_proto_name, r.tuple.cli_ip, r.tuple.cli_port, r.tuple.srv_ip, r.tuple.srv_port, r.host_server_name);
 //! }
 //! assert!(records.iter().any(|r| r.l7_proto_name == "TLS"
 //!     && r.host_server_name.as_deref() == Some("secure.example")));
@@ -105,5 +105,7 @@ pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
-pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
+pub use record::{
+    Direction, DnsInfo, EndReason, FlowRecord, FlowTuple, HttpInfo, L4Proto, SshInfo, TlsQuicInfo,
+};
 pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};

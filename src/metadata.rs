@@ -324,6 +324,7 @@ impl<'f> TlsQuic<'f> {
 
 /// nDPI's rating of a negotiated TLS cipher (`ndpi_cipher_weakness`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum CipherWeakness {
     /// Not known to be weak (or no cipher negotiated yet).

@@ -7,8 +7,10 @@ use std::os::raw::c_char;
 
 use crate::sys;
 
-/// An nDPI protocol ID (`NDPI_PROTOCOL_*`), e.g. 7 for HTTP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// An nDPI protocol ID (`NDPI_PROTOCOL_*`), e.g. 7 for HTTP. Serializes as the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(transparent)]
 pub struct ProtocolId(pub u16);
 
 impl ProtocolId {
@@ -103,9 +105,16 @@ pub struct Category(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Breed(pub u32);
 
-/// How a classification was obtained (`ndpi_confidence_t`).
+/// How a classification was obtained (`ndpi_confidence_t`). Serializes as nDPI's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Confidence(pub u32);
+
+impl serde::Serialize for Confidence {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
 
 impl Confidence {
     /// Not classified.
@@ -140,9 +149,17 @@ impl Risk {
     }
 }
 
-/// The set of risks of a flow (`ndpi_risk`, a 64-bit mask).
+/// The set of risks of a flow (`ndpi_risk`, a 64-bit mask). Serializes as the list of the
+/// risks' names, lowest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Risks(pub u64);
+
+impl serde::Serialize for Risks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(Risk::name))
+    }
+}
 
 impl Risks {
     /// No risk at all.

@@ -1,32 +1,32 @@
 //! The flow record: one owned struct that the Rust API, the JSON lines and the Lua `flow.*`
-//! functions all read, with the same field names.
+//! functions all read; JSON and Lua names come from its serde form.
 
+use std::fmt;
 use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::{CipherWeakness, Flow, Risk, Risks, Text};
+use crate::{CipherWeakness, Confidence, Flow, ProtocolId, Risks, Text};
 
 /// Everything known about one flow, owned and compact. It is filled by the flow tracker from
 /// its counters and, once detection is final, from nDPI's metadata (after which the nDPI flow
 /// state is freed).
 ///
-/// Serialized with serde as one JSON object; the optional protocol objects (`http`, `dns`,
-/// `ssh`, `tls_quic`) appear only for flows of that protocol.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// This one type is the schema of every output: the Rust API reads its fields, serde writes it
+/// as one flat JSON object (the `tuple` fields inline; `http`, `dns`, `ssh` and `tls_quic` only
+/// for flows of that protocol), and flowlua builds Lua's `flow_info` and L7 tables from that
+/// serde form. A new field is added here, once: its JSON and Lua names come from its name or its
+/// `serde` rename.
+///
+/// New fields may be added in minor releases (`#[non_exhaustive]`): build records from
+/// [`FlowRecord::default`] and set the fields you need.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub struct FlowRecord {
-    /// IANA L4 protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).
-    pub l4_proto: u8,
-    /// Client address: the sender of the flow's first packet.
-    pub cli_ip: IpAddr,
-    /// Client port (0 for protocols without ports).
-    pub cli_port: u16,
-    /// Server address.
-    pub srv_ip: IpAddr,
-    /// Server port (0 for protocols without ports).
-    pub srv_port: u16,
-    /// Innermost 802.1Q VLAN ID, 0 when untagged.
-    pub vlan_id: u16,
+    /// The flow's L4 protocol, endpoints and VLAN.
+    #[serde(flatten)]
+    pub tuple: FlowTuple,
     /// Packets from client to server.
     pub cli2srv_packets: u64,
     /// Packets from server to client.
@@ -39,21 +39,22 @@ pub struct FlowRecord {
     pub first_seen_ms: u64,
     /// Timestamp of the last packet, in milliseconds since the Unix epoch.
     pub last_seen_ms: u64,
-    /// nDPI master protocol ID (e.g. 91 for TLS in `TLS.Google`), 0 when there is none.
-    pub l7_master_proto: u16,
-    /// nDPI application protocol ID (e.g. 126 for Google in `TLS.Google`).
-    pub l7_proto: u16,
+    /// nDPI master protocol (e.g. TLS in `TLS.Google`), unknown when there is none.
+    pub l7_master_proto: ProtocolId,
+    /// nDPI application protocol (e.g. Google in `TLS.Google`).
+    pub l7_proto: ProtocolId,
     /// nDPI's protocol name, "TLS.Google" style; "Unknown" until classification is final.
+    /// A string because custom protocols' names live in the [`Detector`](crate::Detector).
     pub l7_proto_name: String,
-    /// nDPI category name (e.g. "Web").
+    /// nDPI category name (e.g. "Web"); custom categories live in the detector too.
     pub category: String,
-    /// nDPI classification confidence name (e.g. "DPI", "Match by port").
-    pub confidence: String,
+    /// How the classification was obtained; serialized as nDPI's name ("DPI", ...).
+    pub confidence: Confidence,
     /// Whether the protocol was guessed when nDPI gave up, rather than detected.
     pub guessed: bool,
-    /// Names of the flow risks nDPI raised, plus the URL risk nDPI's validator finds in an
-    /// HTTP request (as nDPI's reader reports it).
-    pub risks: Vec<String>,
+    /// The flow risks nDPI raised, plus the URL risk nDPI's validator finds in an HTTP request
+    /// (as nDPI's reader reports it); serialized as a list of risk names.
+    pub risks: Risks,
     /// nDPI's total risk score for those risks.
     pub risk_score: u32,
     /// nDPI's host name for the flow (HTTP Host, TLS/QUIC SNI, DNS query, ...), whichever
@@ -78,6 +79,19 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
+    /// A flow first seen at `first_seen_ms`, not classified yet: no packets counted, protocol
+    /// "Unknown", category "Unspecified".
+    pub fn new(tuple: FlowTuple, first_seen_ms: u64) -> Self {
+        FlowRecord {
+            tuple,
+            first_seen_ms,
+            last_seen_ms: first_seen_ms,
+            l7_proto_name: "Unknown".to_owned(),
+            category: "Unspecified".to_owned(),
+            ..FlowRecord::default()
+        }
+    }
+
     /// Bytes in both directions (saturating: records can be built by hand).
     pub fn bytes(&self) -> u64 {
         self.cli2srv_bytes.saturating_add(self.srv2cli_bytes)
@@ -101,12 +115,99 @@ impl FlowRecord {
                 IpAddr::V6(v6) => !v6.is_multicast(),
             }
         }
-        unicast(&self.cli_ip) && unicast(&self.srv_ip)
+        unicast(&self.tuple.cli_ip) && unicast(&self.tuple.srv_ip)
+    }
+
+    /// The most specific protocol: the application, else the master (how nDPI's reader counts
+    /// flows per protocol).
+    pub fn most_specific_proto(&self) -> ProtocolId {
+        match self.l7_proto.is_unknown() {
+            true => self.l7_master_proto,
+            false => self.l7_proto,
+        }
+    }
+}
+
+/// What identifies a flow on the wire: its L4 protocol, client and server endpoints (the client
+/// sent the first packet) and VLAN. [`FlowRecord`] and flowlua's alerts embed it; it serializes
+/// inline (`l4_proto`, `cli_ip`, `cli_port`, `srv_ip`, `srv_port`, `vlan_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct FlowTuple {
+    /// IANA L4 protocol.
+    pub l4_proto: L4Proto,
+    /// Client address.
+    pub cli_ip: IpAddr,
+    /// Client port (0 for protocols without ports).
+    pub cli_port: u16,
+    /// Server address.
+    pub srv_ip: IpAddr,
+    /// Server port (0 for protocols without ports).
+    pub srv_port: u16,
+    /// Innermost 802.1Q VLAN ID, 0 when untagged.
+    pub vlan_id: u16,
+}
+
+impl Default for FlowTuple {
+    /// Unspecified IPv4 addresses, ports 0, L4 protocol 0, untagged.
+    fn default() -> Self {
+        let any = IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+        FlowTuple {
+            l4_proto: L4Proto::default(),
+            cli_ip: any,
+            cli_port: 0,
+            srv_ip: any,
+            srv_port: 0,
+            vlan_id: 0,
+        }
+    }
+}
+
+/// An IANA protocol number as carried in IPv4's protocol and IPv6's next-header field
+/// (6 TCP, 17 UDP, ...). Serializes as the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[serde(transparent)]
+pub struct L4Proto(pub u8);
+
+impl L4Proto {
+    /// ICMP.
+    pub const ICMP: L4Proto = L4Proto(1);
+    /// TCP.
+    pub const TCP: L4Proto = L4Proto(6);
+    /// UDP.
+    pub const UDP: L4Proto = L4Proto(17);
+    /// ICMPv6.
+    pub const ICMPV6: L4Proto = L4Proto(58);
+    /// IGMP.
+    pub const IGMP: L4Proto = L4Proto(2);
+    /// VRRP.
+    pub const VRRP: L4Proto = L4Proto(112);
+
+    /// The protocol's name as nDPI's reader prints it ("TCP", "UDP", "ICMP", "ICMPV6", "IGMP",
+    /// "VRRP"); other numbers as digits.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            L4Proto::TCP => "TCP".into(),
+            L4Proto::UDP => "UDP".into(),
+            L4Proto::ICMP => "ICMP".into(),
+            L4Proto::ICMPV6 => "ICMPV6".into(),
+            L4Proto::IGMP => "IGMP".into(),
+            L4Proto::VRRP => "VRRP".into(),
+            L4Proto(other) => other.to_string().into(),
+        }
+    }
+}
+
+impl fmt::Display for L4Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
     }
 }
 
 /// Which endpoints of a flow are local, per the configured local networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Direction {
     /// Both endpoints are local.
     #[serde(rename = "local@local")]
@@ -121,6 +222,7 @@ pub enum Direction {
     #[serde(rename = "remote2remote")]
     RemoteToRemote,
     /// No local networks are configured.
+    #[default]
     #[serde(rename = "unknown")]
     Unknown,
 }
@@ -140,6 +242,7 @@ impl Direction {
 
 /// Why a flow record was emitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     /// No packet for longer than the idle timeout (packet time).
@@ -169,6 +272,8 @@ impl EndReason {
 
 /// HTTP metadata, under the spec's short keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub struct HttpInfo {
     /// Request method ("GET", "POST", ...).
     pub method: Option<String>,
@@ -188,6 +293,8 @@ pub struct HttpInfo {
 
 /// DNS metadata, under the spec's short keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub struct DnsInfo {
     /// The queried name.
     pub last_query: Option<String>,
@@ -209,6 +316,8 @@ pub struct DnsInfo {
 
 /// SSH metadata, under the spec's short keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub struct SshInfo {
     /// Client version string.
     pub client_signature: Option<String>,
@@ -220,26 +329,32 @@ pub struct SshInfo {
     pub hassh_server: Option<String>,
 }
 
-/// TLS/QUIC metadata, under the spec's short keys.
+/// TLS/QUIC metadata, under the spec's short keys (the certificate's fields under ntopng's
+/// spellings: `issuerDN`, `subjectDN`, `notBefore`, `notAfter`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[allow(non_snake_case)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+#[non_exhaustive]
 pub struct TlsQuicInfo {
     /// SNI from the ClientHello.
     pub client_requested_server_name: Option<String>,
     /// Names from the server certificate (subject alternative names), comma-separated.
     pub server_names: Option<String>,
     /// Certificate issuer DN.
-    pub issuerDN: Option<String>,
+    #[serde(rename = "issuerDN")]
+    pub issuer_dn: Option<String>,
     /// Certificate subject DN.
-    pub subjectDN: Option<String>,
+    #[serde(rename = "subjectDN")]
+    pub subject_dn: Option<String>,
     /// JA3 client fingerprint.
     pub ja3_client: Option<String>,
     /// JA3S server fingerprint.
     pub ja3_server: Option<String>,
     /// Certificate validity start, Unix seconds.
-    pub notBefore: Option<u32>,
+    #[serde(rename = "notBefore")]
+    pub not_before: Option<u32>,
     /// Certificate validity end, Unix seconds.
-    pub notAfter: Option<u32>,
+    #[serde(rename = "notAfter")]
+    pub not_after: Option<u32>,
     /// The negotiated cipher is weak or insecure.
     pub unsafe_cipher: bool,
     /// How nDPI rates the negotiated cipher: "safe", "weak" or "insecure".
@@ -269,16 +384,16 @@ impl FlowRecord {
         let protocol = flow.protocol();
         let url_risk = flow.http().and_then(|h| h.url_risk());
         let risks = Risks(flow.risks().0 | url_risk.map_or(0, |r| 1 << r.0));
-        self.l7_master_proto = protocol.master.0;
-        self.l7_proto = protocol.app.0;
+        self.l7_master_proto = protocol.master;
+        self.l7_proto = protocol.app;
         self.l7_proto_name = detector.protocol_name(protocol);
         self.category = detector
             .category_name(protocol.category)
             .unwrap_or("Unspecified")
             .to_owned();
-        self.confidence = flow.confidence().name().to_owned();
+        self.confidence = flow.confidence();
         self.guessed = flow.was_guessed();
-        self.risks = risks.iter().map(Risk::name).collect();
+        self.risks = risks;
         self.risk_score = risks.score();
         self.host_server_name = flow.host_server_name().map(lossy);
         self.http = flow.http().map(|h| {
@@ -318,12 +433,12 @@ impl FlowRecord {
             Box::new(TlsQuicInfo {
                 client_requested_server_name: text(t.sni),
                 server_names: text(t.server_names),
-                issuerDN: text(t.issuer_dn),
-                subjectDN: text(t.subject_dn),
+                issuer_dn: text(t.issuer_dn),
+                subject_dn: text(t.subject_dn),
                 ja3_client: text(t.ja3_client),
                 ja3_server: text(t.ja3_server),
-                notBefore: t.not_before,
-                notAfter: t.not_after,
+                not_before: t.not_before,
+                not_after: t.not_after,
                 unsafe_cipher: t.cipher_weakness != CipherWeakness::Safe,
                 cipher_weakness: t.cipher_weakness,
                 server_cipher: t.server_cipher,

@@ -15,7 +15,7 @@ use rustc_hash::FxHasher;
 
 use crate::decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet};
 use crate::locality::{direction, Cidr};
-use crate::{Detector, EndReason, Error, Flow, FlowRecord};
+use crate::{Detector, EndReason, Error, Flow, FlowRecord, FlowTuple, L4Proto};
 
 /// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
 /// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
@@ -291,8 +291,8 @@ impl<'d> Tracker<'d> {
             }
         };
 
-        let from_client =
-            packet.src == entry.record.cli_ip && packet.src_port == entry.record.cli_port;
+        let from_client = packet.src == entry.record.tuple.cli_ip
+            && packet.src_port == entry.record.tuple.cli_port;
         let record = &mut entry.record;
         if from_client {
             record.cli2srv_packets += 1;
@@ -420,33 +420,15 @@ fn snapshot(entry: &Entry<'_>) -> FlowRecord {
 }
 
 fn new_record(packet: &Packet<'_>, now: u64, local: &[Cidr]) -> FlowRecord {
-    FlowRecord {
-        l4_proto: packet.l4_proto,
+    let tuple = FlowTuple {
+        l4_proto: L4Proto(packet.l4_proto),
         cli_ip: packet.src,
         cli_port: packet.src_port,
         srv_ip: packet.dst,
         srv_port: packet.dst_port,
         vlan_id: packet.vlan_id,
-        cli2srv_packets: 0,
-        srv2cli_packets: 0,
-        cli2srv_bytes: 0,
-        srv2cli_bytes: 0,
-        first_seen_ms: now,
-        last_seen_ms: now,
-        l7_master_proto: 0,
-        l7_proto: 0,
-        l7_proto_name: "Unknown".to_owned(),
-        category: "Unspecified".to_owned(),
-        confidence: "Unknown".to_owned(),
-        guessed: false,
-        risks: Vec::new(),
-        risk_score: 0,
-        host_server_name: None,
-        direction: direction(local, packet.src, packet.dst),
-        http: None,
-        dns: None,
-        ssh: None,
-        tls_quic: None,
-        end_reason: None,
-    }
+    };
+    let mut record = FlowRecord::new(tuple, now);
+    record.direction = direction(local, packet.src, packet.dst);
+    record
 }

@@ -162,24 +162,11 @@ fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
     }
 }
 
-/// The reader's names for L4 protocols; others are printed as numbers.
-fn l4_name(proto: u8) -> String {
-    match proto {
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        1 => "ICMP".into(),
-        2 => "IGMP".into(),
-        58 => "ICMPV6".into(),
-        112 => "VRRP".into(),
-        other => other.to_string(),
-    }
-}
-
 /// Renders our record the way the reference reader prints a flow.
 fn render(detector: &Detector, r: &FlowRecord) -> Line {
     let protocol = Protocol {
-        master: ProtocolId(r.l7_master_proto),
-        app: ProtocolId(r.l7_proto),
+        master: r.l7_master_proto,
+        app: r.l7_proto,
         ..Protocol::default()
     };
     let mut fields = BTreeMap::new();
@@ -188,14 +175,19 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
             fields.insert(k, v);
         }
     };
-    put("Confidence", Some(r.confidence.clone()));
+    put("Confidence", Some(r.confidence.name().to_owned()));
     if r.category != "Unspecified" {
         put("cat", Some(r.category.clone()));
     }
     if !r.risks.is_empty() {
         put(
             "Risk",
-            Some(r.risks.iter().map(|name| format!("** {name} **")).collect()),
+            Some(
+                r.risks
+                    .iter()
+                    .map(|risk| format!("** {} **", risk.name()))
+                    .collect(),
+            ),
         );
         put("Risk Score", Some(r.risk_score.to_string()));
     }
@@ -221,8 +213,8 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
     if let Some(tls) = &r.tls_quic {
         put("JA3C", tls.ja3_client.clone());
         put("JA3S", tls.ja3_server.clone());
-        put("Issuer", tls.issuerDN.clone());
-        put("Subject", tls.subjectDN.clone());
+        put("Issuer", tls.issuer_dn.clone());
+        put("Subject", tls.subject_dn.clone());
         put("ServerNames", tls.server_names.clone());
         put("User-Agent", tls.user_agent.clone());
         if protocol.is(ProtocolId::TLS) {
@@ -231,15 +223,15 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
         put("Cipher", tls.server_cipher_name.clone());
         // The reader turns the list separator ',' into ';' (its CSV-safe form).
         put("ALPN", tls.alpn.as_ref().map(|alpn| alpn.replace(',', ";")));
-        if let (Some(a), Some(b)) = (tls.notBefore, tls.notAfter) {
+        if let (Some(a), Some(b)) = (tls.not_before, tls.not_after) {
             put("Validity", Some(format!("{} - {}", utc(a), utc(b))));
         }
     }
     Line {
-        l4: l4_name(r.l4_proto),
-        a: endpoint(r.cli_ip, r.cli_port),
-        b: endpoint(r.srv_ip, r.srv_port),
-        vlan: r.vlan_id,
+        l4: r.tuple.l4_proto.to_string(),
+        a: endpoint(r.tuple.cli_ip, r.tuple.cli_port),
+        b: endpoint(r.tuple.srv_ip, r.tuple.srv_port),
+        vlan: r.tuple.vlan_id,
         proto: format!(
             "{}/{}",
             detector.protocol_id_string(protocol),

@@ -47,7 +47,7 @@ fn client_is_the_first_sender_and_counters_follow_direction() {
     let flows = ended(&mut tracker);
     assert_eq!(flows.len(), 1);
     let f = &flows[0];
-    assert_eq!((f.cli_ip, f.cli_port), (B.0.into(), B.1));
+    assert_eq!((f.tuple.cli_ip, f.tuple.cli_port), (B.0.into(), B.1));
     assert_eq!((f.cli2srv_packets, f.srv2cli_packets), (1, 2));
     assert_eq!(
         (f.cli2srv_bytes, f.srv2cli_bytes),
@@ -96,9 +96,9 @@ fn every_flow_is_classified_exactly_once_before_it_ends() {
     let kinds: Vec<(&str, u16)> = tracker
         .drain_events()
         .map(|e| match e {
-            FlowEvent::Classified(r) => ("classified", r.srv_port),
-            FlowEvent::Periodic(r) => ("periodic", r.srv_port),
-            FlowEvent::Ended(r) => ("ended", r.srv_port),
+            FlowEvent::Classified(r) => ("classified", r.tuple.srv_port),
+            FlowEvent::Periodic(r) => ("periodic", r.tuple.srv_port),
+            FlowEvent::Ended(r) => ("ended", r.tuple.srv_port),
         })
         .collect();
     assert_eq!(kinds.len(), 4, "{kinds:?}");
@@ -122,7 +122,7 @@ fn idle_flows_end_after_the_timeout_of_packet_time() {
     let gone = ended(&mut tracker);
     assert_eq!(gone.len(), 1);
     assert_eq!(
-        (gone[0].srv_port, gone[0].end_reason),
+        (gone[0].tuple.srv_port, gone[0].end_reason),
         (B.1, Some(EndReason::Idle))
     );
     // Same tuple after expiry: a new flow.
@@ -192,7 +192,7 @@ fn a_full_table_evicts_the_least_recently_active_flow() {
     let gone = ended(&mut tracker);
     assert_eq!(gone.len(), 1);
     assert_eq!(
-        (gone[0].srv_port, gone[0].end_reason),
+        (gone[0].tuple.srv_port, gone[0].end_reason),
         (2, Some(EndReason::Evicted))
     );
     assert_eq!(tracker.active_flows(), 2);
@@ -256,6 +256,9 @@ fn a_flow_that_never_finishes_detection_is_still_reported() {
     }
     tracker.finish();
     let flow = &ended(&mut tracker)[0];
-    assert_eq!((flow.l4_proto, flow.cli2srv_packets), (253, 500));
+    assert_eq!(
+        (flow.tuple.l4_proto, flow.cli2srv_packets),
+        (ndpi::L4Proto(253), 500)
+    );
     assert_eq!(flow.end_reason, Some(EndReason::CaptureEnd));
 }

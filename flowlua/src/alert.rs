@@ -1,9 +1,7 @@
 //! What scripts report: [`Alert`]s raised with `flow.triggerAlert`, tagged with the [`Hook`]
 //! that was running.
 
-use std::net::IpAddr;
-
-use ndpi::FlowRecord;
+use ndpi::{FlowRecord, FlowTuple};
 use serde::Serialize;
 
 /// The moments in a flow's life at which scripts run, in a flow's order: `Detected` once, then
@@ -54,6 +52,7 @@ impl Hook {
 /// holds at detection and still at the end alerts once, even if its message quotes a counter
 /// that grew; one call site in a loop may still raise several messages within one hook.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Alert {
     /// The hook that was running.
     pub hook: Hook,
@@ -64,18 +63,9 @@ pub struct Alert {
     pub score: u8,
     /// The script's message.
     pub message: String,
-    /// IANA L4 protocol number.
-    pub l4_proto: u8,
-    /// Client address.
-    pub cli_ip: IpAddr,
-    /// Client port.
-    pub cli_port: u16,
-    /// Server address.
-    pub srv_ip: IpAddr,
-    /// Server port.
-    pub srv_port: u16,
-    /// VLAN ID, 0 when untagged.
-    pub vlan_id: u16,
+    /// The flow's L4 protocol, endpoints and VLAN, inline in the JSON as in the flow's record.
+    #[serde(flatten)]
+    pub tuple: FlowTuple,
     /// The flow's first packet, milliseconds since the Unix epoch.
     pub first_seen_ms: u64,
     /// The flow's last packet when the alert was raised, milliseconds since the Unix epoch.
@@ -97,12 +87,7 @@ impl Alert {
             script: script.to_owned(),
             score,
             message,
-            l4_proto: record.l4_proto,
-            cli_ip: record.cli_ip,
-            cli_port: record.cli_port,
-            srv_ip: record.srv_ip,
-            srv_port: record.srv_port,
-            vlan_id: record.vlan_id,
+            tuple: record.tuple,
             first_seen_ms: record.first_seen_ms,
             last_seen_ms: record.last_seen_ms,
             l7_proto_name: record.l7_proto_name.clone(),
@@ -110,24 +95,12 @@ impl Alert {
     }
 }
 
-/// A flow's identity while it lives: its tuple, VLAN and first packet, as an [`Alert`] names it.
+/// A flow's identity while it lives: its tuple and first packet, as an [`Alert`] names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct FlowKey {
-    l4_proto: u8,
-    cli: (IpAddr, u16),
-    srv: (IpAddr, u16),
-    vlan_id: u16,
-    first_seen_ms: u64,
-}
+pub(crate) struct FlowKey(FlowTuple, u64);
 
 impl FlowKey {
     pub fn of(record: &FlowRecord) -> Self {
-        FlowKey {
-            l4_proto: record.l4_proto,
-            cli: (record.cli_ip, record.cli_port),
-            srv: (record.srv_ip, record.srv_port),
-            vlan_id: record.vlan_id,
-            first_seen_ms: record.first_seen_ms,
-        }
+        FlowKey(record.tuple, record.first_seen_ms)
     }
 }

@@ -21,8 +21,8 @@ pub(crate) fn install(lua: &Lua, ctx: &Rc<Context>, tables: &Rc<Tables>) -> mlua
     let flow = lua.create_table_with_capacity(0, 20)?;
     let set = |name: &str, function: Function| flow.raw_set(name, function);
     let names = Rc::new(AddressNames::default());
-    set("cli", address(lua, ctx, &names, |r| r.cli_ip)?)?;
-    set("srv", address(lua, ctx, &names, |r| r.srv_ip)?)?;
+    set("cli", address(lua, ctx, &names, |r| r.tuple.cli_ip)?)?;
+    set("srv", address(lua, ctx, &names, |r| r.tuple.srv_ip)?)?;
     set(
         "l7_proto_name",
         value(lua, ctx, |r| r.l7_proto_name.clone())?,

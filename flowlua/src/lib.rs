@@ -10,6 +10,7 @@ mod failure;
 mod flow_api;
 mod flow_info;
 mod limits;
+mod lua_fields;
 mod modules;
 mod output;
 mod runtime;

@@ -92,14 +92,17 @@ fn an_alert_identifies_flow_script_and_hook() {
         (Hook::Periodic, 42, "tick")
     );
     assert_eq!(
-        (alert.cli_ip, alert.cli_port),
-        (record.cli_ip, record.cli_port)
+        (alert.tuple.cli_ip, alert.tuple.cli_port),
+        (record.tuple.cli_ip, record.tuple.cli_port)
     );
     assert_eq!(
-        (alert.srv_ip, alert.srv_port),
-        (record.srv_ip, record.srv_port)
+        (alert.tuple.srv_ip, alert.tuple.srv_port),
+        (record.tuple.srv_ip, record.tuple.srv_port)
     );
-    assert_eq!((alert.l4_proto, alert.vlan_id), (6, 0));
+    assert_eq!(
+        (alert.tuple.l4_proto, alert.tuple.vlan_id),
+        (ndpi::L4Proto::TCP, 0)
+    );
     assert_eq!(alert.first_seen_ms, record.first_seen_ms);
     assert_eq!(alert.last_seen_ms, record.last_seen_ms);
     assert_eq!(alert.l7_proto_name, "TLS.Google");

@@ -222,7 +222,7 @@ return m"#;
     // The flow ended: a new flow with the same tuple alerts again, and so does another flow.
     engine.run(Hook::Detected, &record);
     let mut other = dns();
-    other.cli_port += 1;
+    other.tuple.cli_port += 1;
     engine.run(Hook::Detected, &other);
     assert_eq!(engine.take_alerts().len(), 6);
 }

@@ -137,14 +137,14 @@ fn the_spec_boilerplate_fires_once_on_every_large_flow() {
         let large: Vec<_> = file
             .records()
             .filter(|r| r.bytes() > 1_000_000)
-            .map(|r| (r.cli_port, r.srv_port))
+            .map(|r| (r.tuple.cli_port, r.tuple.srv_port))
             .collect();
         let alerts = run_events(&mut engine, &detector, &ndpi_pcap(pcap), config);
         let alerted: Vec<_> = alerts
             .iter()
             .filter(|a| a.message == "Large flow detected")
             .inspect(|a| assert_eq!((a.hook, a.score), (hook, 100), "{pcap}: {a:?}"))
-            .map(|a| (a.cli_port, a.srv_port))
+            .map(|a| (a.tuple.cli_port, a.tuple.srv_port))
             .collect();
         assert_eq!(alerted, large, "{pcap}: one alert per flow over 1 MB");
         assert_eq!(large.len(), 1, "{pcap}");

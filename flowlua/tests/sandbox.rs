@@ -27,7 +27,7 @@ fn in_dir(dir: TempDir, source: &str, config: EngineConfig) -> (ScriptFailure, V
     for i in 0..FLOWS {
         // Distinct flows: one flow gets an alert only once per script and message.
         let mut flow = tls();
-        flow.cli_port += i as u16;
+        flow.tuple.cli_port += i as u16;
         engine.run(Hook::Detected, &flow);
     }
     let (good, bad): (Vec<Alert>, Vec<Alert>) = engine

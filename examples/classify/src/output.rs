@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use flowlua::{Alert, ScriptFailure};
 use indicatif::ProgressBar;
-use ndpi::FlowRecord;
+use ndpi::{FlowRecord, ProtocolId, Risk};
 use serde::Serialize;
 
 /// One JSON line.
@@ -150,13 +150,13 @@ fn json_line(out: &mut impl Write, line: &Line<'_>) -> io::Result<()> {
 pub fn flow_line(r: &FlowRecord) -> String {
     let mut line = format!(
         "{} {} <-> {} [proto: {}/{}][cat: {}][Confidence: {}][{} pkts/{} bytes <-> {} pkts/{} bytes]",
-        l4_name(r.l4_proto),
-        endpoint(r.cli_ip, r.cli_port),
-        endpoint(r.srv_ip, r.srv_port),
+        r.tuple.l4_proto,
+        endpoint(r.tuple.cli_ip, r.tuple.cli_port),
+        endpoint(r.tuple.srv_ip, r.tuple.srv_port),
         protocol_ids(r.l7_master_proto, r.l7_proto),
         r.l7_proto_name,
         r.category,
-        r.confidence,
+        r.confidence.name(),
         r.cli2srv_packets,
         r.cli2srv_bytes,
         r.srv2cli_packets,
@@ -184,9 +184,10 @@ pub fn flow_line(r: &FlowRecord) -> String {
     }
     if let Some(tls) = &r.tls_quic {
         field("Version", tls.tls_version_name.as_deref());
-        field("Issuer", tls.issuerDN.as_deref());
+        field("Issuer", tls.issuer_dn.as_deref());
     }
-    field("Risk", Some(&r.risks.join(", ")));
+    let risks: Vec<String> = r.risks.iter().map(Risk::name).collect();
+    field("Risk", Some(&risks.join(", ")));
     field("Guessed", r.guessed.then_some("yes"));
     field("end", r.end_reason.map(|e| e.as_str()));
     line
@@ -198,30 +199,20 @@ fn alert_line(a: &Alert) -> String {
         a.score,
         a.script,
         a.message,
-        l4_name(a.l4_proto),
-        endpoint(a.cli_ip, a.cli_port),
-        endpoint(a.srv_ip, a.srv_port),
+        a.tuple.l4_proto,
+        endpoint(a.tuple.cli_ip, a.tuple.cli_port),
+        endpoint(a.tuple.srv_ip, a.tuple.srv_port),
         a.l7_proto_name
     )
 }
 
 /// nDPI's numeric form of a classification ("91.126", "7"), as `ndpi_protocol2id` writes it.
-fn protocol_ids(master: u16, app: u16) -> String {
-    match (master, app) {
+fn protocol_ids(master: ProtocolId, app: ProtocolId) -> String {
+    match (master.0, app.0) {
         (0, app) => app.to_string(),
         (master, app) if master == app => app.to_string(),
         (master, 0) => master.to_string(),
         (master, app) => format!("{master}.{app}"),
-    }
-}
-
-fn l4_name(proto: u8) -> String {
-    match proto {
-        1 => "ICMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        58 => "ICMPV6".into(),
-        other => other.to_string(),
     }
 }
 

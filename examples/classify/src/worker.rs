@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use flowlua::{Engine, LoadError};
-use ndpi::{Detector, Error, FlowEvent, LinkType, ProtocolId, Tracker, TrackerConfig};
+use ndpi::{Detector, Error, FlowEvent, LinkType, Tracker, TrackerConfig};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
@@ -98,12 +98,8 @@ impl<'a> Worker<'a> {
                         checks.ended(&record);
                     }
                     // Counted as ndpiReader does: the application protocol, else the master.
-                    let id = match record.l7_proto {
-                        0 => record.l7_master_proto,
-                        app => app,
-                    };
                     let name = detector
-                        .protocol_id_name(ProtocolId(id))
+                        .protocol_id_name(record.most_specific_proto())
                         .unwrap_or("Unknown");
                     report.add_flow(name, &record);
                     batch.flows.push(record);

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use flowlua::{Engine, EngineConfig, Output};
-use ndpi::{CipherWeakness, Direction, DnsInfo, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
+use ndpi::{
+    sys, CipherWeakness, Confidence, Direction, DnsInfo, FlowRecord, FlowTuple, HttpInfo, L4Proto,
+    ProtocolId, Risks, SshInfo, TlsQuicInfo,
+};
 
 /// A fixture directory under tests/checks.
 pub fn fixture(name: &str) -> PathBuf {
@@ -72,66 +75,66 @@ fn ip(s: &str) -> std::net::IpAddr {
     s.parse().expect("valid address")
 }
 
+/// `value` with fields set: `with!(base, a = x, b.c = y)`. Records are `#[non_exhaustive]`, so
+/// tests start from a value and set what they need.
+macro_rules! with {
+    ($value:expr, $($($field:ident).+ = $v:expr),* $(,)?) => {{
+        let mut value = $value;
+        $(value.$($field).+ = $v;)*
+        value
+    }};
+}
+
 /// A classified flow without L7 metadata; the constructors below fill in the rest.
 fn flow(l4_proto: u8, cli: &str, cli_port: u16, srv: &str, srv_port: u16) -> FlowRecord {
-    FlowRecord {
-        l4_proto,
+    let tuple = FlowTuple {
+        l4_proto: L4Proto(l4_proto),
         cli_ip: ip(cli),
         cli_port,
         srv_ip: ip(srv),
         srv_port,
         vlan_id: 0,
-        cli2srv_packets: 1,
-        srv2cli_packets: 1,
-        cli2srv_bytes: 0,
-        srv2cli_bytes: 0,
-        first_seen_ms: 1_700_000_000_000,
-        last_seen_ms: 1_700_000_000_000,
-        l7_master_proto: 0,
-        l7_proto: 0,
-        l7_proto_name: "Unknown".into(),
-        category: "Unspecified".into(),
-        confidence: "Unknown".into(),
-        guessed: false,
-        risks: vec![],
-        risk_score: 0,
-        host_server_name: None,
-        direction: Direction::Unknown,
-        http: None,
-        dns: None,
-        ssh: None,
-        tls_quic: None,
-        end_reason: None,
-    }
+    };
+    with!(
+        FlowRecord::new(tuple, 1_700_000_000_000),
+        cli2srv_packets = 1,
+        srv2cli_packets = 1,
+    )
+}
+
+/// The risks with these nDPI risk IDs.
+fn risks(ids: &[u32]) -> Risks {
+    Risks(ids.iter().fold(0, |mask, id| mask | 1 << id))
 }
 
 /// A DNS A query for www.ntop.org and its 620-byte NOERROR response.
 pub fn dns() -> FlowRecord {
-    FlowRecord {
-        cli2srv_bytes: 74,
-        srv2cli_bytes: 620,
-        last_seen_ms: 1_700_000_000_012,
-        l7_proto: 5,
-        l7_proto_name: "DNS".into(),
-        category: "Network".into(),
-        confidence: "DPI".into(),
-        host_server_name: Some("www.ntop.org".into()),
-        direction: Direction::LocalToLocal,
-        dns: Some(
-            DnsInfo {
-                last_query: Some("www.ntop.org".into()),
-                last_query_type: 1,
-                query_class: 1,
-                last_return_code: Some(0),
-                replies_as_string: Some("167.99.215.164".into()),
-                invalid_chars_in_query: false,
-                num_queries: 1,
-                num_answers: 1,
-            }
+    with!(
+        flow(17, "192.168.1.23", 53124, "192.168.1.1", 53),
+        cli2srv_bytes = 74,
+        srv2cli_bytes = 620,
+        last_seen_ms = 1_700_000_000_012,
+        l7_proto = ProtocolId(5),
+        l7_proto_name = "DNS".into(),
+        category = "Network".into(),
+        confidence = Confidence::DPI,
+        host_server_name = Some("www.ntop.org".into()),
+        direction = Direction::LocalToLocal,
+        dns = Some(
+            with!(
+                DnsInfo::default(),
+                last_query = Some("www.ntop.org".into()),
+                last_query_type = 1,
+                query_class = 1,
+                last_return_code = Some(0),
+                replies_as_string = Some("167.99.215.164".into()),
+                invalid_chars_in_query = false,
+                num_queries = 1,
+                num_answers = 1,
+            )
             .into(),
         ),
-        ..flow(17, "192.168.1.23", 53124, "192.168.1.1", 53)
-    }
+    )
 }
 
 /// The same exchange for a name that does not exist: NXDOMAIN, small response.
@@ -140,13 +143,13 @@ pub fn dns_nxdomain() -> FlowRecord {
     record.srv2cli_bytes = 140;
     record.host_server_name = Some("nosuchhost.ntop.org".into());
     record.dns = Some(
-        DnsInfo {
-            last_query: Some("nosuchhost.ntop.org".into()),
-            last_return_code: Some(3),
-            replies_as_string: None,
-            num_answers: 0,
-            ..DnsInfo::clone(info(&dns().dns).expect("DNS"))
-        }
+        with!(
+            DnsInfo::clone(info(&dns().dns).expect("DNS")),
+            last_query = Some("nosuchhost.ntop.org".into()),
+            last_return_code = Some(3),
+            replies_as_string = None,
+            num_answers = 0,
+        )
         .into(),
     );
     record
@@ -154,191 +157,197 @@ pub fn dns_nxdomain() -> FlowRecord {
 
 /// An HTTP GET to a numeric host, answered 200 with HTML.
 pub fn http() -> FlowRecord {
-    FlowRecord {
-        cli2srv_packets: 6,
-        srv2cli_packets: 5,
-        cli2srv_bytes: 486,
-        srv2cli_bytes: 1622,
-        last_seen_ms: 1_700_000_000_184,
-        l7_proto: 7,
-        l7_proto_name: "HTTP".into(),
-        category: "Web".into(),
-        confidence: "DPI".into(),
-        risks: vec!["HTTP Numeric IP Address".into()],
-        risk_score: 20,
-        host_server_name: Some("93.184.216.34".into()),
-        direction: Direction::LocalToRemote,
-        http: Some(
-            HttpInfo {
-                method: Some("GET".into()),
-                url: Some("93.184.216.34/index.html".into()),
-                content_type: Some("text/html; charset=UTF-8".into()),
-                request_content_type: None,
-                return_code: Some(200),
-                server_name: Some("93.184.216.34".into()),
-                user_agent: Some("curl/7.88.1".into()),
-            }
+    with!(
+        flow(6, "192.168.1.23", 41730, "93.184.216.34", 80),
+        cli2srv_packets = 6,
+        srv2cli_packets = 5,
+        cli2srv_bytes = 486,
+        srv2cli_bytes = 1622,
+        last_seen_ms = 1_700_000_000_184,
+        l7_proto = ProtocolId(7),
+        l7_proto_name = "HTTP".into(),
+        category = "Web".into(),
+        confidence = Confidence::DPI,
+        risks = risks(&[sys::NDPI_HTTP_NUMERIC_IP_HOST]),
+        risk_score = 20,
+        host_server_name = Some("93.184.216.34".into()),
+        direction = Direction::LocalToRemote,
+        http = Some(
+            with!(
+                HttpInfo::default(),
+                method = Some("GET".into()),
+                url = Some("93.184.216.34/index.html".into()),
+                content_type = Some("text/html; charset=UTF-8".into()),
+                request_content_type = None,
+                return_code = Some(200),
+                server_name = Some("93.184.216.34".into()),
+                user_agent = Some("curl/7.88.1".into()),
+            )
             .into(),
         ),
-        ..flow(6, "192.168.1.23", 41730, "93.184.216.34", 80)
-    }
+    )
 }
 
 /// TLS 1.3 to Google over IPv6, 1.5 MB downloaded.
 pub fn tls() -> FlowRecord {
-    FlowRecord {
-        cli2srv_packets: 412,
-        srv2cli_packets: 1105,
-        cli2srv_bytes: 31_870,
-        srv2cli_bytes: 1_534_201,
-        last_seen_ms: 1_700_000_003_950,
-        l7_master_proto: 91,
-        l7_proto: 126,
-        l7_proto_name: "TLS.Google".into(),
-        category: "Web".into(),
-        confidence: "DPI".into(),
-        host_server_name: Some("www.google.com".into()),
-        direction: Direction::LocalToRemote,
-        tls_quic: Some(
-            TlsQuicInfo {
-                client_requested_server_name: Some("www.google.com".into()),
-                server_names: Some("www.google.com".into()),
-                issuerDN: Some("C=US, O=Google Trust Services LLC, CN=GTS CA 1C3".into()),
-                subjectDN: Some("CN=www.google.com".into()),
-                ja3_client: Some("773906b0efdefa24a7f2b8eb6985bf37".into()),
-                ja3_server: Some("f4febc55ea12b31ae17cfb7e614afda8".into()),
-                notBefore: Some(1_697_443_200),
-                notAfter: Some(1_704_700_799),
-                unsafe_cipher: false,
-                cipher_weakness: CipherWeakness::Safe,
-                server_cipher: Some(0x1301),
-                server_cipher_name: Some("TLS_AES_128_GCM_SHA256".into()),
-                tls_version: Some(0x0304),
-                tls_version_name: Some("TLSv1.3".into()),
-                alpn: Some("h2,http/1.1".into()),
-                tls_supported_versions: Some("TLSv1.3,TLSv1.2".into()),
-                sha1_cert_fingerprint: Some(
-                    "3C:A9:5D:1E:7B:02:44:F1:C6:58:0E:9A:B2:47:13:6D:8F:A0:21:C5".into(),
-                ),
-                user_agent: None,
-            }
+    with!(
+        flow(6, "2001:db8::23", 51512, "2a00:1450:4002:410::2004", 443),
+        cli2srv_packets = 412,
+        srv2cli_packets = 1105,
+        cli2srv_bytes = 31_870,
+        srv2cli_bytes = 1_534_201,
+        last_seen_ms = 1_700_000_003_950,
+        l7_master_proto = ProtocolId(91),
+        l7_proto = ProtocolId(126),
+        l7_proto_name = "TLS.Google".into(),
+        category = "Web".into(),
+        confidence = Confidence::DPI,
+        host_server_name = Some("www.google.com".into()),
+        direction = Direction::LocalToRemote,
+        tls_quic = Some(
+            with!(
+                TlsQuicInfo::default(),
+                client_requested_server_name = Some("www.google.com".into()),
+                server_names = Some("www.google.com".into()),
+                issuer_dn = Some("C=US, O=Google Trust Services LLC, CN=GTS CA 1C3".into()),
+                subject_dn = Some("CN=www.google.com".into()),
+                ja3_client = Some("773906b0efdefa24a7f2b8eb6985bf37".into()),
+                ja3_server = Some("f4febc55ea12b31ae17cfb7e614afda8".into()),
+                not_before = Some(1_697_443_200),
+                not_after = Some(1_704_700_799),
+                unsafe_cipher = false,
+                cipher_weakness = CipherWeakness::Safe,
+                server_cipher = Some(0x1301),
+                server_cipher_name = Some("TLS_AES_128_GCM_SHA256".into()),
+                tls_version = Some(0x0304),
+                tls_version_name = Some("TLSv1.3".into()),
+                alpn = Some("h2,http/1.1".into()),
+                tls_supported_versions = Some("TLSv1.3,TLSv1.2".into()),
+                sha1_cert_fingerprint =
+                    Some("3C:A9:5D:1E:7B:02:44:F1:C6:58:0E:9A:B2:47:13:6D:8F:A0:21:C5".into(),),
+                user_agent = None,
+            )
             .into(),
         ),
-        ..flow(6, "2001:db8::23", 51512, "2a00:1450:4002:410::2004", 443)
-    }
+    )
 }
 
 /// A small TLS 1.2 flow whose certificate does not cover the SNI, with a weak cipher.
 pub fn tls_mismatch() -> FlowRecord {
-    FlowRecord {
-        cli2srv_bytes: 2_103,
-        srv2cli_bytes: 5_870,
-        l7_master_proto: 91,
-        l7_proto: 91,
-        l7_proto_name: "TLS".into(),
-        category: "Web".into(),
-        confidence: "DPI".into(),
-        risks: vec!["TLS Certificate Mismatch".into(), "Weak TLS Cipher".into()],
-        risk_score: 200,
-        host_server_name: Some("intranet.example.org".into()),
-        direction: Direction::LocalToLocal,
-        tls_quic: Some(
-            TlsQuicInfo {
-                client_requested_server_name: Some("intranet.example.org".into()),
-                server_names: Some("localhost,localhost.localdomain".into()),
-                issuerDN: Some("CN=localhost".into()),
-                subjectDN: Some("CN=localhost".into()),
-                ja3_client: Some("c35a61411ee5bdf666b4d64b05c29e64".into()),
-                ja3_server: Some("ccc514751b175866924439bdbb5bba34".into()),
-                notBefore: Some(1_577_836_800),
-                notAfter: None,
-                unsafe_cipher: true,
-                cipher_weakness: CipherWeakness::Insecure,
-                server_cipher: Some(0x000a),
-                server_cipher_name: Some("TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()),
-                tls_version: Some(0x0303),
-                tls_version_name: Some("TLSv1.2".into()),
-                alpn: None,
-                tls_supported_versions: None,
-                sha1_cert_fingerprint: None,
-                user_agent: None,
-            }
+    with!(
+        flow(6, "192.168.1.23", 50444, "192.168.1.40", 8443),
+        cli2srv_bytes = 2_103,
+        srv2cli_bytes = 5_870,
+        l7_master_proto = ProtocolId(91),
+        l7_proto = ProtocolId(91),
+        l7_proto_name = "TLS".into(),
+        category = "Web".into(),
+        confidence = Confidence::DPI,
+        risks = risks(&[
+            sys::NDPI_TLS_CERTIFICATE_MISMATCH,
+            sys::NDPI_TLS_WEAK_CIPHER
+        ]),
+        risk_score = 200,
+        host_server_name = Some("intranet.example.org".into()),
+        direction = Direction::LocalToLocal,
+        tls_quic = Some(
+            with!(
+                TlsQuicInfo::default(),
+                client_requested_server_name = Some("intranet.example.org".into()),
+                server_names = Some("localhost,localhost.localdomain".into()),
+                issuer_dn = Some("CN=localhost".into()),
+                subject_dn = Some("CN=localhost".into()),
+                ja3_client = Some("c35a61411ee5bdf666b4d64b05c29e64".into()),
+                ja3_server = Some("ccc514751b175866924439bdbb5bba34".into()),
+                not_before = Some(1_577_836_800),
+                not_after = None,
+                unsafe_cipher = true,
+                cipher_weakness = CipherWeakness::Insecure,
+                server_cipher = Some(0x000a),
+                server_cipher_name = Some("TLS_RSA_WITH_3DES_EDE_CBC_SHA".into()),
+                tls_version = Some(0x0303),
+                tls_version_name = Some("TLSv1.2".into()),
+                alpn = None,
+                tls_supported_versions = None,
+                sha1_cert_fingerprint = None,
+                user_agent = None,
+            )
             .into(),
         ),
-        ..flow(6, "192.168.1.23", 50444, "192.168.1.40", 8443)
-    }
+    )
 }
 
 /// QUIC to YouTube: the ClientHello's SNI and ALPN, and Chrome's user agent from the
 /// transport parameters; no certificate (encrypted in QUIC).
 pub fn quic() -> FlowRecord {
-    FlowRecord {
-        cli2srv_packets: 23,
-        srv2cli_packets: 41,
-        cli2srv_bytes: 9_820,
-        srv2cli_bytes: 48_116,
-        l7_master_proto: 188,
-        l7_proto: 124,
-        l7_proto_name: "QUIC.YouTube".into(),
-        category: "Media".into(),
-        confidence: "DPI".into(),
-        host_server_name: Some("www.youtube.com".into()),
-        direction: Direction::LocalToRemote,
-        tls_quic: Some(
-            TlsQuicInfo {
-                client_requested_server_name: Some("www.youtube.com".into()),
-                tls_version: Some(0x0304),
-                tls_version_name: Some("TLSv1.3".into()),
-                alpn: Some("h3".into()),
-                user_agent: Some("Chrome/120.0.6099.109 Windows NT 10.0; Win64; x64".into()),
-                ..TlsQuicInfo::default()
-            }
+    with!(
+        flow(17, "192.168.1.23", 60211, "142.250.180.14", 443),
+        cli2srv_packets = 23,
+        srv2cli_packets = 41,
+        cli2srv_bytes = 9_820,
+        srv2cli_bytes = 48_116,
+        l7_master_proto = ProtocolId(188),
+        l7_proto = ProtocolId(124),
+        l7_proto_name = "QUIC.YouTube".into(),
+        category = "Media".into(),
+        confidence = Confidence::DPI,
+        host_server_name = Some("www.youtube.com".into()),
+        direction = Direction::LocalToRemote,
+        tls_quic = Some(
+            with!(
+                TlsQuicInfo::default(),
+                client_requested_server_name = Some("www.youtube.com".into()),
+                tls_version = Some(0x0304),
+                tls_version_name = Some("TLSv1.3".into()),
+                alpn = Some("h3".into()),
+                user_agent = Some("Chrome/120.0.6099.109 Windows NT 10.0; Win64; x64".into()),
+            )
             .into(),
         ),
-        ..flow(17, "192.168.1.23", 60211, "142.250.180.14", 443)
-    }
+    )
 }
 
 /// SSH on VLAN 10, OpenSSH on both ends.
 pub fn ssh() -> FlowRecord {
-    FlowRecord {
-        vlan_id: 10,
-        cli2srv_packets: 31,
-        srv2cli_packets: 27,
-        cli2srv_bytes: 5_214,
-        srv2cli_bytes: 6_032,
-        last_seen_ms: 1_700_000_001_500,
-        l7_proto: 92,
-        l7_proto_name: "SSH".into(),
-        category: "RemoteAccess".into(),
-        confidence: "DPI".into(),
-        direction: Direction::LocalToLocal,
-        ssh: Some(
-            SshInfo {
-                client_signature: Some("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1".into()),
-                server_signature: Some("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2".into()),
-                hassh_client: Some("ec7378c1a92f5a8dde7e8b7a1ddf33d1".into()),
-                hassh_server: Some("b12d2871a1189eff20364cf5333619ee".into()),
-            }
+    with!(
+        flow(6, "10.0.0.5", 50022, "10.0.0.9", 22),
+        tuple.vlan_id = 10,
+        cli2srv_packets = 31,
+        srv2cli_packets = 27,
+        cli2srv_bytes = 5_214,
+        srv2cli_bytes = 6_032,
+        last_seen_ms = 1_700_000_001_500,
+        l7_proto = ProtocolId(92),
+        l7_proto_name = "SSH".into(),
+        category = "RemoteAccess".into(),
+        confidence = Confidence::DPI,
+        direction = Direction::LocalToLocal,
+        ssh = Some(
+            with!(
+                SshInfo::default(),
+                client_signature = Some("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1".into()),
+                server_signature = Some("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u2".into()),
+                hassh_client = Some("ec7378c1a92f5a8dde7e8b7a1ddf33d1".into()),
+                hassh_server = Some("b12d2871a1189eff20364cf5333619ee".into()),
+            )
             .into(),
         ),
-        ..flow(6, "10.0.0.5", 50022, "10.0.0.9", 22)
-    }
+    )
 }
 
 /// mDNS announcements to the multicast group: one-way and not unicast.
 pub fn mdns() -> FlowRecord {
-    FlowRecord {
-        cli2srv_packets: 3,
-        srv2cli_packets: 0,
-        cli2srv_bytes: 1_146,
-        l7_proto: 8,
-        l7_proto_name: "MDNS".into(),
-        category: "Network".into(),
-        confidence: "DPI".into(),
-        end_reason: Some(ndpi::EndReason::Idle),
-        ..flow(17, "192.168.1.23", 5353, "224.0.0.251", 5353)
-    }
+    with!(
+        flow(17, "192.168.1.23", 5353, "224.0.0.251", 5353),
+        cli2srv_packets = 3,
+        srv2cli_packets = 0,
+        cli2srv_bytes = 1_146,
+        l7_proto = ProtocolId(8),
+        l7_proto_name = "MDNS".into(),
+        category = "Network".into(),
+        confidence = Confidence::DPI,
+        end_reason = Some(ndpi::EndReason::Idle),
+    )
 }
 
 /// The L7 metadata of a record field, boxed or not.
@@ -392,17 +401,17 @@ impl Expect {
 pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
     let mut e = Expect(BTreeMap::new());
     let i = |v: u64| i64::try_from(v).expect("fits a Lua integer");
-    e.string("cli", r.cli_ip);
-    e.int("cli_port", r.cli_port);
-    e.string("srv", r.srv_ip);
-    e.int("srv_port", r.srv_port);
-    e.int("vlan_id", r.vlan_id);
+    e.string("cli", r.tuple.cli_ip);
+    e.int("cli_port", r.tuple.cli_port);
+    e.string("srv", r.tuple.srv_ip);
+    e.int("srv_port", r.tuple.srv_port);
+    e.int("vlan_id", r.tuple.vlan_id);
     e.int("bytes", i(r.cli2srv_bytes + r.srv2cli_bytes));
     e.int("cli2srv_bytes", i(r.cli2srv_bytes));
     e.int("srv2cli_bytes", i(r.srv2cli_bytes));
-    e.int("protocol", r.l4_proto);
-    e.int("l7_master_proto", r.l7_master_proto);
-    e.int("l7_proto", r.l7_proto);
+    e.int("protocol", r.tuple.l4_proto.0);
+    e.int("l7_master_proto", r.l7_master_proto.0);
+    e.int("l7_proto", r.l7_proto.0);
     e.string("l7_proto_name", &r.l7_proto_name);
     e.string("direction", r.direction.as_str());
     e.boolean("is_oneway", r.is_oneway());
@@ -460,17 +469,17 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         e.opt_string("tls_quic.protos.tls.client_requested_server_name", sni);
         e.opt_string("tls_quic.server_names", &t.server_names);
         e.opt_string("tls_quic.protos.tls.server_names", &t.server_names);
-        e.opt_string("tls_quic.issuerDN", &t.issuerDN);
-        e.opt_string("tls_quic.protos.tls.issuerDN", &t.issuerDN);
-        e.opt_string("tls_quic.subjectDN", &t.subjectDN);
-        e.opt_string("tls_quic.protos.tls.subjectDN", &t.subjectDN);
+        e.opt_string("tls_quic.issuerDN", &t.issuer_dn);
+        e.opt_string("tls_quic.protos.tls.issuerDN", &t.issuer_dn);
+        e.opt_string("tls_quic.subjectDN", &t.subject_dn);
+        e.opt_string("tls_quic.protos.tls.subjectDN", &t.subject_dn);
         e.opt_string("tls_quic.ja3_client", &t.ja3_client);
         e.opt_string("tls_quic.protos.tls.ja3.client_hash", &t.ja3_client);
         e.opt_string("tls_quic.ja3_server", &t.ja3_server);
         e.opt_string("tls_quic.protos.tls.ja3.server_hash", &t.ja3_server);
-        e.opt_int("tls_quic.notBefore", t.notBefore);
-        e.opt_int("tls_quic.notAfter", t.notAfter);
-        if let (Some(from), Some(to)) = (t.notBefore, t.notAfter) {
+        e.opt_int("tls_quic.notBefore", t.not_before);
+        e.opt_int("tls_quic.notAfter", t.not_after);
+        if let (Some(from), Some(to)) = (t.not_before, t.not_after) {
             e.int("tls_quic.protos.tls.notBefore", from);
             e.int("tls_quic.protos.tls.notAfter", to);
         }
@@ -502,25 +511,26 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
     e.count("tls_quic");
 
     e.string("info.hook", hook);
-    e.int("info.l4_proto", r.l4_proto);
-    e.string("info.cli_ip", r.cli_ip);
-    e.int("info.cli_port", r.cli_port);
-    e.string("info.srv_ip", r.srv_ip);
-    e.int("info.srv_port", r.srv_port);
-    e.int("info.vlan_id", r.vlan_id);
+    e.int("info.l4_proto", r.tuple.l4_proto.0);
+    e.string("info.cli_ip", r.tuple.cli_ip);
+    e.int("info.cli_port", r.tuple.cli_port);
+    e.string("info.srv_ip", r.tuple.srv_ip);
+    e.int("info.srv_port", r.tuple.srv_port);
+    e.int("info.vlan_id", r.tuple.vlan_id);
     e.int("info.cli2srv_packets", i(r.cli2srv_packets));
     e.int("info.srv2cli_packets", i(r.srv2cli_packets));
     e.int("info.cli2srv_bytes", i(r.cli2srv_bytes));
     e.int("info.srv2cli_bytes", i(r.srv2cli_bytes));
     e.int("info.first_seen_ms", i(r.first_seen_ms));
     e.int("info.last_seen_ms", i(r.last_seen_ms));
-    e.int("info.l7_master_proto", r.l7_master_proto);
-    e.int("info.l7_proto", r.l7_proto);
+    e.int("info.l7_master_proto", r.l7_master_proto.0);
+    e.int("info.l7_proto", r.l7_proto.0);
     e.string("info.l7_proto_name", &r.l7_proto_name);
     e.string("info.category", &r.category);
-    e.string("info.confidence", &r.confidence);
+    e.string("info.confidence", r.confidence.name());
     e.boolean("info.guessed", r.guessed);
-    let risks = format!("sequence:{}", r.risks.join(","));
+    let names: Vec<String> = r.risks.iter().map(ndpi::Risk::name).collect();
+    let risks = format!("sequence:{}", names.join(","));
     e.0.insert("info.risks".into(), risks);
     e.int("info.risk_score", r.risk_score);
     e.opt_string("info.host_server_name", &r.host_server_name);
