@@ -48,8 +48,8 @@ pub struct Args {
     /// Stop after this many frames
     #[arg(short = 'c', long, value_name = "COUNT", help_heading = "Input")]
     pub count: Option<u64>,
-    /// Bytes captured per frame (live)
-    #[arg(long, default_value_t = 65535, value_parser = clap::value_parser!(i32).range(64..),
+    /// Bytes captured per frame (live); tcpdump's default, as loopback frames can exceed 64 KiB
+    #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(i32).range(64..),
           help_heading = "Input")]
     pub snaplen: i32,
     /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live) [default: libpcap's]
