@@ -38,6 +38,7 @@
 //! for r in &records {
 //!     println!("{} {}:{} -> {}:{} {:?}", r.l7_proto_name, r.cli_ip, r.cli_port, r.srv_ip, r.srv_port, r.host_server_name);
 //! }
+//! # assert_eq!(records.len(), 9, "tests/data/loopback.pcap holds 9 flows");
 //! assert!(records.iter().any(|r| r.l7_proto_name == "TLS"
 //!     && r.host_server_name.as_deref() == Some("secure.example")));
 //! # Ok::<(), ndpi::Error>(())
@@ -107,3 +108,9 @@ pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
 pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
 pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};
+
+/// The repository README's Rust snippets, compiled and run as doctests (only under
+/// `cargo test --doc`: the crate's rendered docs do not include the README).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
