@@ -44,7 +44,7 @@ pub struct LiveOptions {
 impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
-            snaplen: 65535,
+            snaplen: 262_144,
             promiscuous: true,
             buffer_size: None,
             read_timeout_ms: 250,

@@ -38,6 +38,7 @@
 //! for r in &records {
 //!     println!("{} {}:{} -> {}:{} {:?}", r.l7_proto_name, r.tuple.cli_ip, r.tuple.cli_port, r.tuple.srv_ip, r.tuple.srv_port, r.host_server_name);
 //! }
+//! # assert_eq!(records.len(), 9, "tests/data/loopback.pcap holds 9 flows");
 //! assert!(records.iter().any(|r| r.l7_proto_name == "TLS"
 //!     && r.host_server_name.as_deref() == Some("secure.example")));
 //! # Ok::<(), ndpi::Error>(())
@@ -109,3 +110,9 @@ pub use record::{
     Direction, DnsInfo, EndReason, FlowRecord, FlowTuple, HttpInfo, L4Proto, SshInfo, TlsQuicInfo,
 };
 pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};
+
+/// The repository README's Rust snippets, compiled and run as doctests (only under
+/// `cargo test --doc`: the crate's rendered docs do not include the README).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

@@ -98,8 +98,8 @@ impl<'f> Http<'f> {
             // SAFETY: ndpi_http_method2str returns static strings.
             unsafe { static_str(sys::ndpi_http_method2str(http.method)) }
         };
-        // SAFETY (for the c_str calls): nDPI's strings are NUL-terminated heap copies owned by
-        // the flow, which `'f` keeps alive and unmodified.
+        // SAFETY: the c_str calls read nDPI's strings, NUL-terminated heap copies owned by the
+        // flow, which `'f` keeps alive and unmodified.
         unsafe {
             Some(Http {
                 method,
@@ -277,8 +277,8 @@ impl<'f> TlsQuic<'f> {
         let fingerprint_set = raw.l4_proto == 6 && unsafe { raw.l4.tcp.tls.fingerprint_set() } != 0;
         let cert_sha1 = fingerprint_set.then_some(tls.sha1_certificate_fingerprint);
         let nonzero = |v: u32| (v != 0).then_some(v);
-        // SAFETY (for the c_str calls): nDPI's strings are NUL-terminated heap copies owned by
-        // the flow, which `'f` keeps alive and unmodified.
+        // SAFETY: the c_str calls read nDPI's strings, NUL-terminated heap copies owned by the
+        // flow, which `'f` keeps alive and unmodified.
         unsafe {
             Some(TlsQuic {
                 sni: flow.host_server_name().map(Text),

@@ -196,8 +196,8 @@ pub(crate) unsafe fn shared_buffer_string(call: impl FnOnce() -> *const c_char) 
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let ptr = call();
-    // SAFETY: guaranteed by the caller; the copy is made while the lock is held.
     (!ptr.is_null()).then(|| {
+        // SAFETY: guaranteed by the caller; the copy is made while the lock is held.
         unsafe { CStr::from_ptr(ptr) }
             .to_string_lossy()
             .into_owned()

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ndpi::{Capture, Error, LinkType, Next};
+use ndpi::{Capture, Error, LinkType, LiveOptions, Next};
 
 fn loopback_pcap() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/loopback.pcap")
@@ -92,6 +92,12 @@ fn a_header_claiming_a_huge_snaplen_is_handled() {
         Ok(mut capture) => assert_eq!(count_frames(&mut capture).unwrap(), 100),
         Err(e) => assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}"),
     }
+}
+
+#[test]
+fn the_live_snaplen_defaults_to_tcpdumps() {
+    // Frames on `lo` can be up to 65,536 bytes plus the link header; 65535 would cut them.
+    assert_eq!(LiveOptions::default().snaplen, 262_144);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{Library, API_VERSION};
+use crate::{release, series, Library, API_VERSION, RELEASE_DATE, VERSION};
 
 /// Source directories whose `*.c` files (not recursive) make up libndpi. Files ending in
 /// `.c.inc`, `roaring.cc` and `third_party/src/hll/*.c` are `#include`d by these.
@@ -68,7 +68,7 @@ pub fn build(headers_only: bool) -> Result<Library, String> {
 ///    repository's `vendor/fetch.sh` is there too, it runs first: it fetches and verifies the
 ///    pinned source if it is missing or not the pinned one, and is quiet otherwise.
 ///
-/// Whatever is found is checked to be nDPI 4.2.
+/// Whatever is found is checked to be the release in `VERSION`.
 fn source_dir() -> Result<PathBuf, String> {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     if let Some(dir) = env::var_os("NDPI_SOURCE_DIR") {
@@ -127,15 +127,16 @@ fn run_fetch(fetch: &Path, dest: &Path) -> Result<(), String> {
 /// The one message for "no nDPI source": where it looked, why the fetch did not help, and the
 /// three ways out.
 fn missing(packaged: &Path, repository: &Path, why: &str) -> String {
+    let series = series();
     format!(
-        "No nDPI 4.2 source. Looked for it in NDPI_SOURCE_DIR (not set), {} (the copy a \
+        "No nDPI {series} source. Looked for it in NDPI_SOURCE_DIR (not set), {} (the copy a \
          packaged ndpi-sys carries) and {} (the repository's vendor/fetch.sh puts it there).\n\
          {why}\n\n\
          Fix, one of:\n\
-         - NDPI_TARBALL=/path/to/ndpi_4.2.orig.tar.gz: a local copy of the pinned tarball, which \
+         - NDPI_TARBALL=/path/to/ndpi_{series}.orig.tar.gz: a local copy of the pinned tarball, which \
          the repository's vendor/fetch.sh verifies (sha256 in vendor/ndpi.pin) and unpacks;\n\
-         - NDPI_SOURCE_DIR=/path/to/nDPI: an unpacked nDPI 4.2 source tree;\n\
-         - NDPI_NO_VENDOR=1: link the system libndpi 4.2.x through pkg-config instead \
+         - NDPI_SOURCE_DIR=/path/to/nDPI: an unpacked nDPI {series} source tree;\n\
+         - NDPI_NO_VENDOR=1: link the system libndpi {series}.x through pkg-config instead \
          (Debian 12: apt-get install libndpi-dev pkg-config).",
         packaged.display(),
         repository.display()
@@ -143,21 +144,22 @@ fn missing(packaged: &Path, repository: &Path, why: &str) -> String {
 }
 
 fn check_source(dir: PathBuf, origin: &str) -> Result<PathBuf, String> {
+    let (series, release) = (series(), release());
     let configure = dir.join("configure.ac");
     let text = fs::read_to_string(&configure).map_err(|e| {
         format!(
             "No nDPI source at {} ({origin}): {}: {e}.\n\n\
-             Fix: point NDPI_SOURCE_DIR at an unpacked nDPI 4.2 source tree, or unset it to use \
-             the pinned source, or set NDPI_NO_VENDOR=1 to link a system libndpi 4.2 \
+             Fix: point NDPI_SOURCE_DIR at an unpacked nDPI {series} source tree, or unset it to \
+             use the pinned source, or set NDPI_NO_VENDOR=1 to link a system libndpi {series} \
              (Debian: apt-get install libndpi-dev).",
             dir.display(),
             configure.display()
         )
     })?;
-    if !text.contains("AC_INIT([libndpi], [4.2.0])") {
+    if !text.contains(&format!("AC_INIT([libndpi], [{release}])")) {
         return Err(format!(
-            "{} ({origin}) is not nDPI 4.2.0; these bindings are written for 4.2 only.\n\n\
-             Fix: point NDPI_SOURCE_DIR at nDPI 4.2, or unset it to use the pinned source.",
+            "{} ({origin}) is not nDPI {release}; these bindings are written for {series} only.\n\n\
+             Fix: point NDPI_SOURCE_DIR at nDPI {series}, or unset it to use the pinned source.",
             dir.display()
         ));
     }
@@ -206,12 +208,13 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
         }
         write_if_changed(&include.join(template), text.as_bytes())
     };
+    let (major, minor, patch) = VERSION;
     substitute(
         "ndpi_define.h",
         &[
-            ("@NDPI_MAJOR@", "4"),
-            ("@NDPI_MINOR@", "2"),
-            ("@NDPI_PATCH@", "0"),
+            ("@NDPI_MAJOR@", &major.to_string()),
+            ("@NDPI_MINOR@", &minor.to_string()),
+            ("@NDPI_PATCH@", &patch.to_string()),
         ],
     )?;
     substitute(
@@ -241,13 +244,15 @@ fn config_header(gcrypt: bool) -> String {
     } else {
         "/* HAVE_LIBGCRYPT: off (feature `gcrypt` disabled) */"
     };
+    let ((major, minor, patch), release) = (VERSION, release());
     format!(
         "/* Written by ndpi-sys's build script in place of autotools' ndpi_config.h. */\n\
          #ifndef NDPI_SYS_CONFIG_H\n#define NDPI_SYS_CONFIG_H\n\
          {gcrypt}\n\
-         #define NDPI_MAJOR_RELEASE \"4\"\n#define NDPI_MINOR_RELEASE \"2\"\n#define NDPI_PATCH_LEVEL \"0\"\n\
-         #define NDPI_GIT_RELEASE \"4.2.0\"\n#define NDPI_GIT_DATE \"Tue Feb  1 08:14:05 UTC 2022\"\n\
-         #define PACKAGE_VERSION \"4.2.0\"\n\
+         #define NDPI_MAJOR_RELEASE \"{major}\"\n#define NDPI_MINOR_RELEASE \"{minor}\"\n\
+         #define NDPI_PATCH_LEVEL \"{patch}\"\n\
+         #define NDPI_GIT_RELEASE \"{release}\"\n#define NDPI_GIT_DATE \"{RELEASE_DATE}\"\n\
+         #define PACKAGE_VERSION \"{release}\"\n\
          #endif\n"
     )
 }

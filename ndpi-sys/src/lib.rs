@@ -24,9 +24,10 @@
 //! dynamically instead: build with `NDPI_NO_VENDOR=1`.
 //!
 //! # Metadata for dependents
-//! Crates that depend on `ndpi-sys` see `DEP_NDPI_VERSION_NUMBER` (`40200`),
-//! `DEP_NDPI_API_VERSION` (`8668`) and `DEP_NDPI_INCLUDE` (the include directories) in their
-//! build scripts.
+//! Crates that depend on `ndpi-sys` see `DEP_NDPI_VERSION_NUMBER` (`40200`, as
+//! [`VERSION_NUMBER`]), `DEP_NDPI_API_VERSION` (`8668`) and `DEP_NDPI_INCLUDE` (the include
+//! directories) in their build scripts: code for a particular nDPI release can derive cfgs from
+//! the first, as `openssl` does from `DEP_OPENSSL_VERSION_NUMBER`.
 //!
 //! # Example
 //! ```
@@ -60,6 +61,9 @@ mod generated {
         dead_code
     )]
     #![allow(missing_docs, unnecessary_transmutes, clippy::all)]
+    // bindgen's output (bitfield accessors, layout tests) is not ours to annotate; the
+    // workspace's unsafe lints apply to every hand-written module.
+    #![allow(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
     include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 }
 pub use generated::*;
@@ -70,5 +74,7 @@ pub type NDPI_PROTOCOL_BITMASK = ndpi_protocol_bitmask_struct_t;
 mod bitmask;
 pub use bitmask::*;
 
-/// The nDPI release these bindings were generated for: `MAJOR * 10000 + MINOR * 100 + PATCH`.
-pub const VERSION_NUMBER: u32 = 40200;
+/// The nDPI release these bindings were generated for: `MAJOR * 10000 + MINOR * 100 + PATCH`,
+/// from the version macros of the headers bindgen read (`NDPI_MAJOR`, `NDPI_MINOR`,
+/// `NDPI_PATCH`).
+pub const VERSION_NUMBER: u32 = NDPI_MAJOR * 10000 + NDPI_MINOR * 100 + NDPI_PATCH;

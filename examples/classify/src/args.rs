@@ -43,13 +43,13 @@ pub struct Args {
     #[arg(short = 'f', long, value_name = "BPF", help_heading = "Input")]
     pub filter: Option<String>,
     /// Stop after this long: wall-clock time live, capture time for files (30s, 5m, 250ms)
-    #[arg(short = 'd', long, value_parser = parse_duration, help_heading = "Input")]
+    #[arg(short = 'd', long, value_parser = humantime::parse_duration, help_heading = "Input")]
     pub duration: Option<Duration>,
     /// Stop after this many frames
     #[arg(short = 'c', long, value_name = "COUNT", help_heading = "Input")]
     pub count: Option<u64>,
-    /// Bytes captured per frame (live)
-    #[arg(long, default_value_t = 65535, value_parser = clap::value_parser!(i32).range(64..),
+    /// Bytes captured per frame (live); tcpdump's default, as loopback frames can exceed 64 KiB
+    #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(i32).range(64..),
           help_heading = "Input")]
     pub snaplen: i32,
     /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live) [default: libpcap's]
@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Classification")]
     pub max_udp_packets: Option<u32>,
     /// End flows idle for this long, in packet time [default: 30s live, never for files]
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration,
           help_heading = "Classification")]
     pub idle_timeout: Option<Duration>,
     /// End TCP flows on RST or FIN from both sides (always on live)
@@ -181,26 +181,6 @@ impl Args {
 
 pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// "30s", "5m", "1.5h", "250ms", or bare seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("unknown unit {unit:?} (use ms, s, m or h)")),
-    };
-    number
-        .parse::<f64>()
-        .ok()
-        .and_then(|n| Duration::try_from_secs_f64(n * scale).ok())
-        .ok_or_else(|| format!("{text:?} is not a duration (e.g. 30s, 5m, 250ms)"))
 }
 
 /// Bytes, with an optional K, M or G (binary) suffix.

@@ -4,9 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::summary::{group, si};
+use indicatif::{HumanCount, HumanFloatCount, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Counts the workers publish as they go (the reader counts frames itself).
 #[derive(Debug, Default)]
@@ -69,8 +67,8 @@ impl Progress {
         if self.bar.is_hidden() {
             return;
         }
-        let flows = group(Counters::get(&counters.flows));
-        let dropped = group(Counters::get(&counters.dropped) + drops);
+        let flows = HumanCount(Counters::get(&counters.flows));
+        let dropped = HumanCount(Counters::get(&counters.dropped) + drops);
         let alerts = Counters::get(&counters.alerts);
         if !self.live {
             self.bar.set_position(position);
@@ -86,9 +84,9 @@ impl Progress {
         self.last = Instant::now();
         self.last_frames = frames;
         self.bar.set_message(format!(
-            "{} frames, {}, {flows} flows, {dropped} dropped, {alerts} alerts",
-            group(frames),
-            si(rate, "pps"),
+            "{} frames, {:.0} pps, {flows} flows, {dropped} dropped, {alerts} alerts",
+            HumanCount(frames),
+            HumanFloatCount(rate),
         ));
         self.bar.tick();
     }

@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use flowlua::ScriptFailure;
+use humantime::format_duration;
+use indicatif::{DecimalBytes, HumanCount, HumanFloatCount};
 use ndpi::{CaptureStats, DropReason, EndReason, FlowRecord, TrackerStats};
 
 /// Packets, bytes and flows of one protocol.
@@ -130,14 +132,14 @@ impl Report {
         writeln!(
             out,
             "  Frames:            {} ({} on the wire), {} in flows",
-            group(s.frames),
-            si(s.wire_bytes as f64, "B"),
-            group(s.packets)
+            HumanCount(s.frames),
+            DecimalBytes(s.wire_bytes),
+            HumanCount(s.packets)
         )?;
         let drops: Vec<String> = DropReason::ALL
             .iter()
             .filter(|r| s.dropped(**r) > 0)
-            .map(|r| format!("{} {}", r.as_str(), group(s.dropped(*r))))
+            .map(|r| format!("{} {}", r.as_str(), HumanCount(s.dropped(*r))))
             .collect();
         let dropped: u64 = s.dropped.iter().sum();
         match drops.is_empty() {
@@ -145,7 +147,7 @@ impl Report {
             false => writeln!(
                 out,
                 "  Dropped frames:    {} ({})",
-                group(dropped),
+                HumanCount(dropped),
                 drops.join(", ")
             )?,
         }
@@ -153,23 +155,23 @@ impl Report {
             writeln!(
                 out,
                 "  Capture:           {} received, {} dropped by the kernel, {} by the interface",
-                group(c.received.into()),
-                group(c.dropped.into()),
-                group(c.if_dropped.into())
+                HumanCount(c.received.into()),
+                HumanCount(c.dropped.into()),
+                HumanCount(c.if_dropped.into())
             )?;
         }
         if let Some((first, last)) = self.span_ms {
             writeln!(
                 out,
-                "  Traffic duration:  {:.3} s",
-                (last - first) as f64 / 1000.0
+                "  Traffic duration:  {}",
+                format_duration(Duration::from_millis(last - first))
             )?;
         }
         if self.timestamps_backwards > 0 {
             writeln!(
                 out,
                 "  Time went back:    {} frames",
-                group(self.timestamps_backwards)
+                HumanCount(self.timestamps_backwards)
             )?;
         }
         let ended: Vec<String> = [
@@ -181,36 +183,37 @@ impl Report {
         ]
         .iter()
         .filter(|r| s.ended(**r) > 0)
-        .map(|r| format!("{} {}", r.as_str(), group(s.ended(*r))))
+        .map(|r| format!("{} {}", r.as_str(), HumanCount(s.ended(*r))))
         .collect();
         writeln!(
             out,
             "  Flows:             {} ({} guessed; ended: {}), {} DPI packets",
-            group(s.flows_created),
-            group(s.flows_guessed),
+            HumanCount(s.flows_created),
+            HumanCount(s.flows_guessed),
             if ended.is_empty() {
                 "none".to_owned()
             } else {
                 ended.join(", ")
             },
-            group(s.dpi_packets)
+            HumanCount(s.dpi_packets)
         )?;
 
         writeln!(out, "\nDetected protocols:")?;
         for (name, c) in &self.protocols {
+            // indicatif's helpers ignore width; pad their text.
             writeln!(
                 out,
                 "  {name:<20} packets: {:<12} bytes: {:<14} flows: {}",
-                group(c.packets),
-                group(c.bytes),
-                group(c.flows)
+                HumanCount(c.packets).to_string(),
+                HumanCount(c.bytes).to_string(),
+                HumanCount(c.flows)
             )?;
         }
         if let Some(scripts) = self.scripts {
             writeln!(
                 out,
                 "\nLua checks:          {scripts} scripts, {} alerts, {} script errors",
-                group(self.alerts),
+                HumanCount(self.alerts),
                 self.failures.len()
             )?;
         }
@@ -222,37 +225,13 @@ impl Report {
         let secs = self.elapsed.as_secs_f64().max(1e-6);
         let s = &self.stats;
         format!(
-            "classify: {} frames, {} in {secs:.2} s: {}, {}; {} flows",
-            group(self.frames_read),
-            si(s.wire_bytes as f64, "B"),
-            si(self.frames_read as f64 / secs, "pps"),
-            si(s.wire_bytes as f64 * 8.0 / secs, "bit/s"),
-            group(s.flows_created)
+            "classify: {} frames, {} in {}: {:.0} pps, {}/s; {} flows",
+            HumanCount(self.frames_read),
+            DecimalBytes(s.wire_bytes),
+            format_duration(Duration::from_millis(crate::args::millis(self.elapsed))),
+            HumanFloatCount(self.frames_read as f64 / secs),
+            DecimalBytes((s.wire_bytes as f64 / secs) as u64),
+            HumanCount(s.flows_created)
         )
     }
-}
-
-/// 1234567 -> "1,234,567".
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// (1234567.0, "B") -> "1.23 MB".
-pub fn si(value: f64, unit: &str) -> String {
-    let prefixes = ["", "k", "M", "G", "T"];
-    let mut value = value;
-    let mut prefix = 0;
-    while value >= 1000.0 && prefix + 1 < prefixes.len() {
-        value /= 1000.0;
-        prefix += 1;
-    }
-    format!("{value:.2} {}{unit}", prefixes[prefix])
 }

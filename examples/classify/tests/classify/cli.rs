@@ -213,6 +213,18 @@ fn classification_options_reach_the_library() {
 }
 
 #[test]
+fn help_shows_the_live_snaplen_default() {
+    let output = classify(["--help"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let help = String::from_utf8_lossy(&output.stdout);
+    let snaplen = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("--snaplen"))
+        .expect("--snaplen in --help");
+    assert!(snaplen.contains("[default: 262144]"), "{snaplen}");
+}
+
+#[test]
 fn missing_file() {
     let line = fails(&["-r", "tests/data/no-such.pcap"], 1);
     assert!(
