@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 target=${CARGO_TARGET_DIR:-target}
 merged=$target/merged-ethernet.pcap
-classify=$target/release/examples/classify
-cargo build --release -q --example classify
+classify=$target/release/classify
+cargo build --release -q -p classify
 [ -f "$merged" ] || scripts/merge-pcaps.py "$merged" vendor/nDPI/tests/pcap/*.pcap 2>/dev/null
 cat "$merged" >/dev/null # into the page cache
 

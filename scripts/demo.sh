@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo run --release --example classify -- -r tests/data/loopback.pcap --checks examples/checks
+cargo run --release -q -p classify -- -r tests/data/loopback.pcap --checks examples/checks

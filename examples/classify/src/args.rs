@@ -43,7 +43,7 @@ pub struct Args {
     #[arg(short = 'f', long, value_name = "BPF", help_heading = "Input")]
     pub filter: Option<String>,
     /// Stop after this long: wall-clock time live, capture time for files (30s, 5m, 250ms)
-    #[arg(short = 'd', long, value_parser = humantime::parse_duration, help_heading = "Input")]
+    #[arg(short = 'd', long, value_parser = parse_duration, help_heading = "Input")]
     pub duration: Option<Duration>,
     /// Stop after this many frames
     #[arg(short = 'c', long, value_name = "COUNT", help_heading = "Input")]
@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long, value_name = "N", help_heading = "Classification")]
     pub max_udp_packets: Option<u32>,
     /// End flows idle for this long, in packet time [default: 30s live, never for files]
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration,
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           help_heading = "Classification")]
     pub idle_timeout: Option<Duration>,
     /// End TCP flows on RST or FIN from both sides (always on live)
@@ -184,6 +184,15 @@ pub fn millis(d: Duration) -> u64 {
 }
 
 /// Bytes, with an optional K, M or G (binary) suffix.
+/// A duration as humantime reads it (`30s`, `5m`, `250ms`, `1h 30m`), or a bare number of
+/// seconds, as ndpiReader's `-s` takes it.
+fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
+    match text.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text),
+    }
+}
+
 fn parse_size(text: &str) -> Result<i32, String> {
     let (number, shift) = match text.char_indices().last() {
         Some((i, 'k' | 'K')) => (&text[..i], 10),

@@ -2,8 +2,8 @@
 //! flows, and report flows and alerts. `classify --help` lists the options.
 //!
 //! ```text
-//! cargo run --release --example classify -- -r tests/data/loopback.pcap --checks examples/checks
-//! sudo target/release/examples/classify -i eth0 --json flows.jsonl
+//! cargo run --release -p classify -- -r tests/data/loopback.pcap --checks examples/checks
+//! sudo target/release/classify -i eth0 --json flows.jsonl
 //! ```
 
 mod args;

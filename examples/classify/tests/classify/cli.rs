@@ -141,6 +141,9 @@ fn count_and_duration_stop_early_and_flush_every_flow() {
     let all = json_lines(&classify(["-r", LOOPBACK, "--json", "-", "-d", "5s"]).stdout);
     let part = json_lines(&classify(["-r", LOOPBACK, "--json", "-", "-d", "500ms"]).stdout);
     assert_eq!(all.len(), 9);
+    // A bare number is seconds, as ndpiReader's -s takes it.
+    let bare = json_lines(&classify(["-r", LOOPBACK, "--json", "-", "-d", "5"]).stdout);
+    assert_eq!(bare, all);
     assert!(!part.is_empty() && part.len() < 9, "{}", part.len());
 }
 

@@ -54,40 +54,9 @@ pub fn merged_captures() -> &'static Path {
     })
 }
 
-/// The example binary of this build profile, built (or found up to date) by cargo once per
-/// test process. `cargo test` builds examples too, but `cargo test --test NAME` does not, and
-/// either way this makes sure the binary matches the source.
+/// The classify binary cargo built for these tests.
 pub fn classify_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // The test runs from <target>/<profile>/deps/; the example lands in
-        // <target>/<profile>/examples/.
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("<profile>/deps");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") => "dev",
-            Some(name) => name,
-            None => panic!("unexpected test location {}", exe.display()),
-        };
-        let target_dir = profile_dir.parent().expect("target dir");
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "--example",
-                "classify",
-                "--profile",
-                profile,
-            ])
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the classify example failed");
-        profile_dir.join("examples/classify")
-    })
+    Path::new(env!("CARGO_BIN_EXE_classify"))
 }
 
 /// Runs `classify ARGS` from the repository root.
