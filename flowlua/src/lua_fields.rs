@@ -80,15 +80,21 @@ fn refuse<T>(what: &str) -> Result<T> {
     Err(Error(format!("{what} cannot become a Lua field table")))
 }
 
-/// The `Serializer` methods for shapes a serializer does not take: compound values.
-macro_rules! refuse_the_rest {
-    ($ok:ty) => {
+/// The `Serializer` methods for shapes a serializer does not take: sequences,
+macro_rules! refuse_sequences {
+    () => {
         fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq> {
             refuse("a sequence")
         }
         fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple> {
             refuse("a tuple")
         }
+    };
+}
+
+/// ... tuple structs and enums with data,
+macro_rules! refuse_variants {
+    ($ok:ty) => {
         fn serialize_tuple_struct(
             self,
             _: &'static str,
@@ -243,7 +249,8 @@ impl<'a> ser::Serializer for Top<'a> {
         refuse("an enum")
     }
 
-    refuse_the_rest!(());
+    refuse_sequences!();
+    refuse_variants!(());
     refuse_scalars!(());
 }
 
@@ -381,15 +388,6 @@ impl<'a> ser::Serializer for Field<'a> {
     ) -> Result<Option<Value>> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Option<Value>> {
-        refuse("an enum with data")
-    }
     fn serialize_seq(self, len: Option<usize>) -> Result<Items<'a>> {
         Ok(Items {
             field: self,
@@ -399,37 +397,13 @@ impl<'a> ser::Serializer for Field<'a> {
     fn serialize_tuple(self, len: usize) -> Result<Items<'a>> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct> {
-        refuse("a tuple struct")
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant> {
-        refuse("an enum with data")
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Skip> {
         Ok(Skip)
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Skip> {
         Ok(Skip)
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant> {
-        refuse("an enum with data")
-    }
+    refuse_variants!(Option<Value>);
 }
 
 impl ser::SerializeSeq for Items<'_> {
@@ -511,7 +485,8 @@ impl ser::Serializer for KeyName {
         Ok(v.to_owned())
     }
 
-    refuse_the_rest!(String);
+    refuse_sequences!();
+    refuse_variants!(String);
     refuse_scalars!(String);
     refuse_generic!(String);
 }
