@@ -3,18 +3,7 @@
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use crate::{Error, LinkType};
-
-/// One captured frame, borrowed from libpcap's buffer until the next read.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
-    /// The captured bytes (possibly fewer than `wire_len`).
-    pub data: &'a [u8],
-    /// The frame's length on the wire.
-    pub wire_len: u32,
-    /// Capture timestamp, milliseconds since the Unix epoch.
-    pub time_ms: u64,
-}
+use crate::{Error, Frame, LinkType};
 
 /// The result of one read.
 #[derive(Debug)]

@@ -28,7 +28,7 @@
 //! let link = capture.link_type().expect("a supported link type");
 //! let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
 //! while let Next::Frame(frame) = capture.next_frame()? {
-//!     tracker.process(link, frame.data, frame.wire_len, frame.time_ms)?;
+//!     tracker.process(link, frame)?;
 //! }
 //! tracker.finish();
 //! let records: Vec<_> = tracker.drain_events().filter_map(|e| match e {
@@ -89,6 +89,7 @@ mod decode;
 mod detector;
 mod error;
 mod flow;
+mod frame;
 mod locality;
 mod metadata;
 mod offline;
@@ -96,11 +97,12 @@ mod protocol;
 mod record;
 mod tracker;
 
-pub use capture::{Capture, CaptureStats, Frame, LiveOptions, Next};
+pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder};
 pub use error::Error;
 pub use flow::{Flow, GiveUp};
+pub use frame::Frame;
 pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
 pub use offline::{classify_file, FileEvents};

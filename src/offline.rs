@@ -42,7 +42,7 @@ pub fn classify_file(
     let error = loop {
         match capture.next_frame() {
             Ok(Next::Frame(frame)) => {
-                tracker.process(link, frame.data, frame.wire_len, frame.time_ms)?;
+                tracker.process(link, frame)?;
                 events.extend(tracker.drain_events());
             }
             Ok(Next::End | Next::Timeout) => break None,

@@ -15,7 +15,7 @@ use rustc_hash::FxHasher;
 
 use crate::decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet};
 use crate::locality::{direction, Cidr};
-use crate::{Detector, EndReason, Error, Flow, FlowRecord};
+use crate::{Detector, EndReason, Error, Flow, FlowRecord, Frame};
 
 /// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
 /// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
@@ -96,7 +96,7 @@ impl FlowEvent {
 /// Counters of everything the tracker saw and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrackerStats {
-    /// Frames given to [`Tracker::process`].
+    /// Frames given to [`Tracker::process`] (or to `process_packet` and `count_dropped`).
     pub frames: u64,
     /// Their wire lengths, summed.
     pub wire_bytes: u64,
@@ -168,11 +168,11 @@ type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>
 /// Tracks flows from raw frames and classifies them with one [`Detector`].
 ///
 /// ```no_run
-/// use ndpi::{Detector, LinkType, Tracker, TrackerConfig};
+/// use ndpi::{Detector, Frame, LinkType, Tracker, TrackerConfig};
 /// let detector = Detector::new()?;
 /// let mut tracker = Tracker::new(&detector, TrackerConfig::default());
-/// # let (frame, wire_len, time_ms) = (&[0u8; 64][..], 64, 0);
-/// tracker.process(LinkType::Ethernet, frame, wire_len, time_ms)?;
+/// # let (data, time_ms) = (&[0u8; 64][..], 0);
+/// tracker.process(LinkType::Ethernet, Frame::new(data, time_ms))?;
 /// tracker.finish();
 /// for event in tracker.drain_events() {
 ///     println!("{}", serde_json::to_string(event.record()).unwrap());
@@ -223,16 +223,46 @@ impl<'d> Tracker<'d> {
         self.events.drain(..)
     }
 
-    /// Processes one captured frame. `frame` is the captured bytes, `wire_len` the frame's
-    /// length on the wire, `time_ms` its timestamp. Undecodable frames are counted in
+    /// Processes one captured frame: decodes it with the configured [`DecodeOptions`], then
+    /// goes on as [`process_packet`](Tracker::process_packet). Undecodable frames are counted in
     /// [`TrackerStats::dropped`]; the error is only for nDPI allocation failure.
-    pub fn process(
-        &mut self,
-        link: LinkType,
-        frame: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Error> {
+    pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
+        match decode(link, frame.data, self.config.decode) {
+            Ok(packet) => self.process_packet(&packet, frame.wire_len, frame.time_ms),
+            Err(reason) => {
+                self.count_dropped(reason, frame.wire_len, frame.time_ms);
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts a frame that did not decode (see [`decode()`]) as [`process`](Tracker::process)
+    /// would: its time moves the clock, its bytes and `reason` are counted.
+    pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {
+        self.tick(wire_len, time_ms);
+        self.stats.dropped[reason as usize] += 1;
+    }
+
+    /// Moves the tracker's clock forward to `time_ms` without a frame (an earlier time does
+    /// nothing), ending the flows that are idle or done lingering by then. For a quiet live
+    /// link, or for several trackers sharing one capture: hand each the capture's latest time
+    /// before its frame, and they clamp times exactly as one tracker of the whole capture.
+    pub fn advance_to(&mut self, time_ms: u64) {
+        if time_ms > self.last_time_ms {
+            self.last_time_ms = time_ms;
+            self.expire(time_ms);
+        }
+    }
+
+    /// The tracker's clock: the latest frame time seen (or given to
+    /// [`advance_to`](Tracker::advance_to)), in ms.
+    pub fn time_ms(&self) -> u64 {
+        self.last_time_ms
+    }
+
+    /// Counts one frame and moves the clock: a timestamp earlier than the clock counts as at
+    /// the clock (as the reference reader does). Returns the frame's time.
+    fn tick(&mut self, wire_len: u32, time_ms: u64) -> u64 {
         self.stats.frames += 1;
         self.stats.wire_bytes += u64::from(wire_len);
         let now = if time_ms < self.last_time_ms {
@@ -243,16 +273,23 @@ impl<'d> Tracker<'d> {
         };
         self.last_time_ms = now;
         self.expire(now);
+        now
+    }
 
-        let packet = match decode(link, frame, self.config.decode) {
-            Ok(packet) => packet,
-            Err(reason) => {
-                self.stats.dropped[reason as usize] += 1;
-                return Ok(());
-            }
-        };
+    /// Processes one packet decoded already (by [`decode()`], with any options), of a frame of
+    /// `wire_len` bytes on the wire captured at `time_ms`: the part of
+    /// [`process`](Tracker::process) after decoding, for callers that decode frames themselves
+    /// (e.g. to pick a tracker per packet) and should not decode them twice. The error is only
+    /// for nDPI allocation failure.
+    pub fn process_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(wire_len, time_ms);
         self.stats.packets += 1;
-        let key = FlowKey::of(&packet);
+        let key = FlowKey::of(packet);
         let syn_only = packet
             .tcp_flags
             .is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
@@ -274,7 +311,7 @@ impl<'d> Tracker<'d> {
                     }
                 }
                 let entry = Entry {
-                    record: new_record(&packet, now, &self.config.local_networks),
+                    record: new_record(packet, now, &self.config.local_networks),
                     ndpi: Some(Flow::new(detector)?),
                     fin_from_client: false,
                     fin_from_server: false,

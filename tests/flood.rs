@@ -7,7 +7,7 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::frames::udp;
-use ndpi::{Detector, EndReason, FlowEvent, LinkType, Tracker, TrackerConfig};
+use ndpi::{Detector, EndReason, FlowEvent, Frame, LinkType, Tracker, TrackerConfig};
 
 const FLOWS: u32 = 1_000_000;
 const CAP: usize = 100_000;
@@ -42,7 +42,7 @@ fn a_million_flows_stay_within_the_cap_and_the_memory_bound() {
             b"flood",
         );
         tracker
-            .process(LinkType::Ethernet, &frame, frame.len() as u32, u64::from(i))
+            .process(LinkType::Ethernet, Frame::new(&frame, u64::from(i)))
             .unwrap();
         evicted += tracker
             .drain_events()

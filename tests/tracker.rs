@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use common::frames::{tcp, udp};
 use ndpi::{
-    Detector, DropReason, EndReason, FlowEvent, FlowRecord, LinkType, Tracker, TrackerConfig,
+    Detector, DropReason, EndReason, FlowEvent, FlowRecord, Frame, LinkType, Tracker, TrackerConfig,
 };
 
 const A: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 1), 40000);
@@ -20,7 +20,7 @@ const RST: u8 = 0x04;
 
 fn feed(tracker: &mut Tracker<'_>, frame: &[u8], time_ms: u64) {
     tracker
-        .process(LinkType::Ethernet, frame, frame.len() as u32, time_ms)
+        .process(LinkType::Ethernet, Frame::new(frame, time_ms))
         .unwrap();
 }
 

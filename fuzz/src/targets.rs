@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use ndpi::{
-    decode, Capture, Cidr, DecodeOptions, Detector, FlowEvent, LinkType, Next, Tracker,
+    decode, Capture, Cidr, DecodeOptions, Detector, FlowEvent, Frame, LinkType, Next, Tracker,
     TrackerConfig,
 };
 
@@ -123,7 +123,7 @@ pub fn pipeline_target(detector: &Detector, data: &[u8]) {
     for (step, frame) in frames(rest) {
         time_ms += i64::from(step) * 100;
         tracker
-            .process(link, frame, frame.len() as u32, time_ms as u64)
+            .process(link, Frame::new(frame, time_ms as u64))
             .expect("nDPI allocates a flow");
         ended += emit(&mut tracker);
     }
@@ -148,9 +148,7 @@ pub fn pcap_target(detector: &Detector, file: &Path) {
     // A read error ends the file like its end does (frames before it were processed).
     while let Ok(Next::Frame(frame)) = capture.next_frame() {
         if let Ok(link) = link {
-            tracker
-                .process(link, frame.data, frame.wire_len, frame.time_ms)
-                .expect("nDPI allocates a flow");
+            tracker.process(link, frame).expect("nDPI allocates a flow");
             ended += emit(&mut tracker);
         }
     }

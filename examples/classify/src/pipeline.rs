@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use flowlua::Engine;
-use ndpi::{decode, DecodeOptions, Detector, LinkType};
+use ndpi::{decode, DecodeOptions, Detector, Frame, LinkType};
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
@@ -65,26 +65,14 @@ pub fn run(
 /// Where the reader puts frames.
 trait Dispatch {
     /// One frame.
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal>;
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal>;
     /// Hands over whatever waits (a batch not yet full) and publishes the counters.
     fn flush(&mut self) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal> {
-        self.process(link, data, wire_len, time_ms)?;
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal> {
+        self.process(link, frame)?;
         self.drain();
         Ok(())
     }
@@ -129,7 +117,13 @@ fn read(
                 report.span_ms = Some((first, time));
                 last_ms = time;
                 report.frames_read += 1;
-                if let Err(e) = dispatch.frame(link, frame.data, frame.wire_len, time) {
+                if let Err(e) = dispatch.frame(
+                    link,
+                    Frame {
+                        time_ms: time,
+                        ..frame
+                    },
+                ) {
                     break Err(e);
                 }
             }
@@ -218,21 +212,15 @@ impl Shards {
 }
 
 impl Dispatch for Shards {
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal> {
-        let shard = self.shard(link, data);
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal> {
+        let shard = self.shard(link, frame.data);
         let batch = &mut self.pending[shard];
-        batch.bytes.extend_from_slice(data);
+        batch.bytes.extend_from_slice(frame.data);
         batch.frames.push(FrameMeta {
             link,
-            len: data.len() as u32,
-            wire_len,
-            time_ms,
+            len: frame.data.len() as u32,
+            wire_len: frame.wire_len,
+            time_ms: frame.time_ms,
         });
         if batch.frames.len() >= BATCH_FRAMES {
             self.send(shard)?;
@@ -306,11 +294,14 @@ fn work(
         let mut start = 0;
         for frame in &batch.frames {
             let end = start + frame.len as usize;
+            let data = &batch.bytes[start..end];
             worker.process(
                 frame.link,
-                &batch.bytes[start..end],
-                frame.wire_len,
-                frame.time_ms,
+                Frame {
+                    data,
+                    wire_len: frame.wire_len,
+                    time_ms: frame.time_ms,
+                },
             )?;
             start = end;
         }

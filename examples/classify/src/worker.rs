@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use flowlua::{Engine, LoadError};
-use ndpi::{Detector, Error, FlowEvent, LinkType, ProtocolId, Tracker, TrackerConfig};
+use ndpi::{Detector, Error, FlowEvent, Frame, LinkType, ProtocolId, Tracker, TrackerConfig};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
@@ -56,15 +56,9 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Tracks one frame; `time_ms` never goes backwards.
-    pub fn process(
-        &mut self,
-        link: LinkType,
-        frame: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Error> {
-        self.tracker.process(link, frame, wire_len, time_ms)
+    /// Tracks one frame.
+    pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
+        self.tracker.process(link, frame)
     }
 
     /// Handles the tracker's events: checks run, ended flows are counted and written.
