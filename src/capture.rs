@@ -2,6 +2,7 @@
 
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::time::Duration;
 
 use crate::{Error, Frame, LinkType};
 
@@ -16,18 +17,29 @@ pub enum Next<'a> {
     End,
 }
 
-/// Settings of a live capture.
+/// Settings of a live capture. New settings may be added in any release: start from
+/// [`LiveOptions::default`] and use the setters (or assign the fields).
+///
+/// ```
+/// use std::time::Duration;
+/// let options = ndpi::LiveOptions::default()
+///     .promiscuous(false)
+///     .read_timeout(Duration::from_millis(100));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LiveOptions {
-    /// Bytes captured per frame (default 262144, tcpdump's: loopback frames can exceed 64 KiB).
+    /// Bytes captured per frame (default 65535).
     pub snaplen: i32,
     /// Put the interface in promiscuous mode (default on).
     pub promiscuous: bool,
     /// Kernel buffer size in bytes (`None`: libpcap's default).
     pub buffer_size: Option<i32>,
-    /// How long one read waits for a frame, in ms (default 250). Reads return
-    /// [`Next::Timeout`] when it passes, so callers can check Ctrl-C and deadlines.
-    pub read_timeout_ms: i32,
+    /// How long one read waits for a frame (default 250 ms; whole milliseconds, at most
+    /// `i32::MAX` of them). Reads return [`Next::Timeout`] when it passes, so callers can check
+    /// Ctrl-C and deadlines.
+    pub read_timeout: Duration,
 }
 
 impl Default for LiveOptions {
@@ -36,8 +48,39 @@ impl Default for LiveOptions {
             snaplen: 65535,
             promiscuous: true,
             buffer_size: None,
-            read_timeout_ms: 250,
+            read_timeout: Duration::from_millis(250),
         }
+    }
+}
+
+impl LiveOptions {
+    /// Sets [`snaplen`](LiveOptions::snaplen).
+    pub fn snaplen(mut self, bytes: i32) -> Self {
+        self.snaplen = bytes;
+        self
+    }
+
+    /// Sets [`promiscuous`](LiveOptions::promiscuous).
+    pub fn promiscuous(mut self, on: bool) -> Self {
+        self.promiscuous = on;
+        self
+    }
+
+    /// Sets [`buffer_size`](LiveOptions::buffer_size).
+    pub fn buffer_size(mut self, bytes: Option<i32>) -> Self {
+        self.buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`read_timeout`](LiveOptions::read_timeout).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The read timeout in whole milliseconds, as libpcap and `poll` take it.
+    fn read_timeout_ms(&self) -> i32 {
+        i32::try_from(self.read_timeout.as_millis()).unwrap_or(i32::MAX)
     }
 }
 
@@ -88,7 +131,7 @@ impl Capture {
     }
 
     /// Starts a live capture on `interface`, in immediate mode (frames arrive without
-    /// buffering delays). Reads wait at most `read_timeout_ms`: libpcap's own timeout is not
+    /// buffering delays). Reads wait at most the `read_timeout`: libpcap's own timeout is not
     /// honoured on an idle Linux interface, so the handle is non-blocking and reads `poll`.
     pub fn open_live(interface: &str, options: &LiveOptions) -> Result<Self, Error> {
         let name = interface.to_owned();
@@ -96,7 +139,7 @@ impl Capture {
             .map_err(|e| capture_error(&name, &e))?
             .promisc(options.promiscuous)
             .snaplen(options.snaplen)
-            .timeout(options.read_timeout_ms)
+            .timeout(options.read_timeout_ms())
             .immediate_mode(true);
         if let Some(size) = options.buffer_size {
             inactive = inactive.buffer_size(size);
@@ -107,7 +150,7 @@ impl Capture {
             .map_err(|e| live_error(&name, &e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
-            handle: Handle::Live(handle, options.read_timeout_ms.max(0)),
+            handle: Handle::Live(handle, options.read_timeout_ms()),
             name,
             link: LinkType::from_dlt(dlt).ok_or(dlt),
             frames: 0,

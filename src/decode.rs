@@ -118,12 +118,22 @@ impl DropReason {
     }
 }
 
-/// Decoder settings.
+/// Decoder settings. New settings may be added in any release: start from
+/// [`DecodeOptions::default`] and use the setters (or assign the fields).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeOptions {
     /// Look inside GTP-U, TZSP, CAPWAP, VXLAN and GRE tunnels (off by default, as in the
     /// reference reader).
     pub decode_tunnels: bool,
+}
+
+impl DecodeOptions {
+    /// Sets [`decode_tunnels`](DecodeOptions::decode_tunnels).
+    pub fn decode_tunnels(mut self, on: bool) -> Self {
+        self.decode_tunnels = on;
+        self
+    }
 }
 
 /// A decoded packet, borrowing the frame.

@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use hashlink::linked_hash_map::RawEntryMut;
 use hashlink::LinkedHashMap;
@@ -19,23 +20,40 @@ use crate::{Detector, EndReason, Error, Flow, FlowRecord, Frame};
 
 /// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
 /// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
+///
+/// New settings may be added in any release: start from a preset and change what you need,
+/// with the chainable setters or by assigning fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use ndpi::TrackerConfig;
+///
+/// let config = TrackerConfig::default()
+///     .idle_timeout(Some(Duration::from_secs(120)))
+///     .max_flows(10_000);
+/// let mut offline = TrackerConfig::ndpi_reader_offline();
+/// offline.decode.decode_tunnels = true;
+/// # let _ = (config, offline);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrackerConfig {
     /// Give up on TCP flows after this many packets without a final classification (80).
     pub max_tcp_packets: u32,
     /// Give up on UDP flows after this many packets (24).
     pub max_udp_packets: u32,
     /// End flows idle for longer than this, in packet time (30 s). `None`: never.
-    pub idle_timeout_ms: Option<u64>,
+    pub idle_timeout: Option<Duration>,
     /// End TCP flows on RST, or once both sides sent FIN, after a short linger that absorbs
     /// the last ACKs (on by default).
     pub tcp_end: bool,
     /// How long a closed TCP flow lingers for trailing packets (1 s of packet time).
-    pub tcp_close_linger_ms: u64,
+    pub tcp_close_linger: Duration,
     /// At most this many flows at once; the least recently active is evicted (1,000,000).
     pub max_flows: usize,
-    /// Emit a periodic event for each flow every this many ms of its activity. `None`: never.
-    pub periodic_interval_ms: Option<u64>,
+    /// Emit a [`FlowEvent::Periodic`] for each flow every this much of its packet time.
+    /// `None` (the default): never.
+    pub periodic_interval: Option<Duration>,
     /// Frame decoding options (tunnel decapsulation).
     pub decode: DecodeOptions,
     /// Local networks, for [`FlowRecord::direction`].
@@ -47,11 +65,11 @@ impl Default for TrackerConfig {
         TrackerConfig {
             max_tcp_packets: 80,
             max_udp_packets: 24,
-            idle_timeout_ms: Some(30_000),
+            idle_timeout: Some(Duration::from_secs(30)),
             tcp_end: true,
-            tcp_close_linger_ms: 1_000,
+            tcp_close_linger: Duration::from_secs(1),
             max_flows: 1_000_000,
-            periodic_interval_ms: None,
+            periodic_interval: None,
             decode: DecodeOptions::default(),
             local_networks: Vec::new(),
         }
@@ -64,11 +82,70 @@ impl TrackerConfig {
     /// FIN/RST do not end them.
     pub fn ndpi_reader_offline() -> Self {
         TrackerConfig {
-            idle_timeout_ms: None,
+            idle_timeout: None,
             tcp_end: false,
             ..TrackerConfig::default()
         }
     }
+
+    /// Sets [`max_tcp_packets`](TrackerConfig::max_tcp_packets).
+    pub fn max_tcp_packets(mut self, packets: u32) -> Self {
+        self.max_tcp_packets = packets;
+        self
+    }
+
+    /// Sets [`max_udp_packets`](TrackerConfig::max_udp_packets).
+    pub fn max_udp_packets(mut self, packets: u32) -> Self {
+        self.max_udp_packets = packets;
+        self
+    }
+
+    /// Sets [`idle_timeout`](TrackerConfig::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`tcp_end`](TrackerConfig::tcp_end).
+    pub fn tcp_end(mut self, on: bool) -> Self {
+        self.tcp_end = on;
+        self
+    }
+
+    /// Sets [`tcp_close_linger`](TrackerConfig::tcp_close_linger).
+    pub fn tcp_close_linger(mut self, linger: Duration) -> Self {
+        self.tcp_close_linger = linger;
+        self
+    }
+
+    /// Sets [`max_flows`](TrackerConfig::max_flows).
+    pub fn max_flows(mut self, flows: usize) -> Self {
+        self.max_flows = flows;
+        self
+    }
+
+    /// Sets [`periodic_interval`](TrackerConfig::periodic_interval).
+    pub fn periodic_interval(mut self, interval: Option<Duration>) -> Self {
+        self.periodic_interval = interval;
+        self
+    }
+
+    /// Sets [`decode`](TrackerConfig::decode).
+    pub fn decode(mut self, options: DecodeOptions) -> Self {
+        self.decode = options;
+        self
+    }
+
+    /// Sets [`local_networks`](TrackerConfig::local_networks).
+    pub fn local_networks(mut self, networks: impl IntoIterator<Item = Cidr>) -> Self {
+        self.local_networks = networks.into_iter().collect();
+        self
+    }
+}
+
+/// A duration in whole milliseconds of packet time, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What happened to a flow, with a snapshot of its record. Every flow gets exactly one
@@ -318,8 +395,8 @@ impl<'d> Tracker<'d> {
                     closing: None,
                     next_periodic_ms: self
                         .config
-                        .periodic_interval_ms
-                        .map_or(u64::MAX, |i| now.saturating_add(i)),
+                        .periodic_interval
+                        .map_or(u64::MAX, |i| now.saturating_add(millis(i))),
                 };
                 self.stats.flows_created += 1;
                 self.stats.max_active_flows =
@@ -366,7 +443,7 @@ impl<'d> Tracker<'d> {
         }
 
         if now >= entry.next_periodic_ms {
-            let interval = self.config.periodic_interval_ms.unwrap_or(u64::MAX);
+            let interval = self.config.periodic_interval.map_or(u64::MAX, millis);
             entry.next_periodic_ms = now.saturating_add(interval);
             self.events.push(FlowEvent::Periodic(snapshot(entry)));
         }
@@ -388,8 +465,10 @@ impl<'d> Tracker<'d> {
             };
             if let (Some(reason), None) = (reason, entry.closing) {
                 entry.closing = Some(reason);
-                self.closing
-                    .push_back((key, now.saturating_add(self.config.tcp_close_linger_ms)));
+                self.closing.push_back((
+                    key,
+                    now.saturating_add(millis(self.config.tcp_close_linger)),
+                ));
             }
         }
         Ok(())
@@ -406,7 +485,7 @@ impl<'d> Tracker<'d> {
 
     /// Ends idle flows and closed TCP flows whose linger has passed.
     fn expire(&mut self, now: u64) {
-        if let Some(idle) = self.config.idle_timeout_ms {
+        if let Some(idle) = self.config.idle_timeout.map(millis) {
             while let Some((key, entry)) = self.flows.front() {
                 if entry.record.last_seen_ms.saturating_add(idle) >= now {
                     break;

@@ -101,10 +101,7 @@ fn a_live_read_on_an_idle_interface_returns_at_the_timeout() {
         eprintln!("skipped: live capture needs root");
         return;
     }
-    let options = ndpi::LiveOptions {
-        read_timeout_ms: 100,
-        ..Default::default()
-    };
+    let options = ndpi::LiveOptions::default().read_timeout(std::time::Duration::from_millis(100));
     let mut capture = Capture::open_live("lo", &options).expect("lo opens as root");
     // A filter nothing on this machine matches keeps the interface idle for us.
     capture

@@ -25,11 +25,7 @@ fn rss_bytes() -> u64 {
 #[test]
 fn a_million_flows_stay_within_the_cap_and_the_memory_bound() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_flows: CAP,
-        idle_timeout_ms: None,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_flows(CAP).idle_timeout(None);
     let mut tracker = Tracker::new(&detector, config);
     let before = rss_bytes();
     let mut evicted = 0u64;

@@ -4,6 +4,7 @@
 mod common;
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use common::frames::{tcp, udp};
 use ndpi::{
@@ -61,10 +62,7 @@ fn client_is_the_first_sender_and_counters_follow_direction() {
 #[test]
 fn detection_gives_up_after_the_udp_limit_and_says_classified_once() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_udp_packets: 5,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_udp_packets(5);
     let mut tracker = Tracker::new(&detector, config);
     for i in 0..10 {
         feed(&mut tracker, &udp(A, B, &[0x5a; 40]), 1_000 + i);
@@ -111,10 +109,7 @@ fn every_flow_is_classified_exactly_once_before_it_ends() {
 #[test]
 fn idle_flows_end_after_the_timeout_of_packet_time() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        idle_timeout_ms: Some(30_000),
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().idle_timeout(Some(Duration::from_secs(30)));
     let mut tracker = Tracker::new(&detector, config);
     feed(&mut tracker, &udp(A, B, b"x"), 0);
     feed(&mut tracker, &udp(A, (B.0, 1), b"y"), 20_000);
@@ -180,10 +175,7 @@ fn tcp_rst_ends_and_a_new_syn_starts_a_new_flow() {
 #[test]
 fn a_full_table_evicts_the_least_recently_active_flow() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_flows: 2,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_flows(2);
     let mut tracker = Tracker::new(&detector, config);
     feed(&mut tracker, &udp(A, (B.0, 1), b"1"), 0);
     feed(&mut tracker, &udp(A, (B.0, 2), b"2"), 1);
@@ -201,10 +193,7 @@ fn a_full_table_evicts_the_least_recently_active_flow() {
 #[test]
 fn periodic_events_follow_the_interval_of_flow_time() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        periodic_interval_ms: Some(60_000),
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().periodic_interval(Some(Duration::from_secs(60)));
     let mut tracker = Tracker::new(&detector, config);
     for t in (0..=130_000).step_by(10_000) {
         feed(&mut tracker, &udp(A, B, b"tick"), t);

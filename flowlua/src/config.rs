@@ -11,7 +11,19 @@ use crate::Output;
 /// The default is the sandbox: the `table`, `string`, `math` and `utf8` libraries only, one million
 /// Lua instructions per call and 64 MiB for the whole Lua state. [`EngineConfig::trusted`] gives
 /// what ntopng gives: every safe standard library and no limits.
+///
+/// New settings may be added in any release: start from [`EngineConfig::default`] or
+/// [`EngineConfig::trusted`] and use the setters (or assign the fields).
+///
+/// ```
+/// use flowlua::{EngineConfig, Output};
+/// let config = EngineConfig::default()
+///     .instruction_budget(Some(50_000))
+///     .output(Output::Discard);
+/// # let _ = config;
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EngineConfig {
     /// Load every standard library that is safe for the host process (`io`, `os`, `package`,
     /// `coroutine`, `load`, `dofile`, ...; never `debug` or C modules) and let `require` read any
@@ -47,6 +59,30 @@ impl EngineConfig {
             memory_limit: None,
             ..EngineConfig::default()
         }
+    }
+
+    /// Sets [`instruction_budget`](EngineConfig::instruction_budget).
+    pub fn instruction_budget(mut self, instructions: Option<u64>) -> Self {
+        self.instruction_budget = instructions;
+        self
+    }
+
+    /// Sets [`memory_limit`](EngineConfig::memory_limit).
+    pub fn memory_limit(mut self, bytes: Option<usize>) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Sets [`install_dir`](EngineConfig::install_dir).
+    pub fn install_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.install_dir = dir.into();
+        self
+    }
+
+    /// Sets [`output`](EngineConfig::output).
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = output;
+        self
     }
 }
 

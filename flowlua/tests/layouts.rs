@@ -277,10 +277,8 @@ fn missing_ntopng_files_disable_their_hooks() {
 #[test]
 fn periodic_calls_are_due_every_interval_of_flow_time() {
     let dir = scratch(&[]);
-    let config = EngineConfig {
-        periodic_interval: std::time::Duration::from_secs(30),
-        ..EngineConfig::default()
-    };
+    let mut config = EngineConfig::default();
+    config.periodic_interval = std::time::Duration::from_secs(30);
     let engine = Engine::load(dir.path(), config).expect("loads");
     let mut record = tls();
     let first = record.first_seen_ms;

@@ -120,10 +120,7 @@ fn the_spec_boilerplate_fires_once_on_every_large_flow() {
     // its alert comes from a later hook. ftp.pcap's 1.1 MB flow is never recognized, so with
     // the give-up limit lifted it is classified only when the capture ends.
     let detector = Detector::new().unwrap();
-    let late = TrackerConfig {
-        max_tcp_packets: u32::MAX,
-        ..TrackerConfig::ndpi_reader_offline()
-    };
+    let late = TrackerConfig::ndpi_reader_offline().max_tcp_packets(u32::MAX);
     let (mut engine, _) = load(&fixture("spec_examples"));
     for (pcap, config, hook) in [
         (

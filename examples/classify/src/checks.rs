@@ -21,15 +21,12 @@ impl ChecksDir {
     /// Loads `dir` once, to report a bad directory or scripts that fail to load before any work
     /// is done. Script output goes to standard error when JSON takes standard output.
     pub fn open(dir: PathBuf, json_to_stdout: bool) -> Result<(ChecksDir, Engine), LoadError> {
-        let config = EngineConfig {
-            output: match json_to_stdout {
-                true => Output::callback(|bytes| {
-                    let _ = std::io::stderr().write_all(bytes);
-                }),
-                false => Output::Stdout,
-            },
-            ..EngineConfig::default()
-        };
+        let config = EngineConfig::default().output(match json_to_stdout {
+            true => Output::callback(|bytes| {
+                let _ = std::io::stderr().write_all(bytes);
+            }),
+            false => Output::Stdout,
+        });
         let engine = Engine::load(&dir, config.clone())?;
         for failure in engine.failures() {
             eprintln!("classify: warning: check not loaded: {failure}");
