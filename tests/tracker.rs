@@ -248,3 +248,24 @@ fn a_flow_that_never_finishes_detection_is_still_reported() {
     assert_eq!((flow.l4_proto, flow.cli2srv_packets), (253, 500));
     assert_eq!(flow.end_reason, Some(EndReason::CaptureEnd));
 }
+
+#[test]
+fn advance_to_moves_the_clock_without_a_frame() {
+    let detector = Detector::new().unwrap();
+    let mut tracker = Tracker::new(&detector, TrackerConfig::default());
+    feed(&mut tracker, &udp(A, B, b"x"), 1_000);
+    tracker.advance_to(500); // an earlier time does nothing
+    assert_eq!(tracker.time_ms(), 1_000);
+    assert!(ended(&mut tracker).is_empty());
+    // 30 s of idle time pass on a quiet link: the flow ends without another frame.
+    tracker.advance_to(31_001);
+    let gone = ended(&mut tracker);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].end_reason, Some(EndReason::Idle));
+    // A frame from before the clock counts as at the clock, once.
+    feed(&mut tracker, &udp(A, B, b"late"), 2_000);
+    assert_eq!(tracker.stats().timestamps_backwards, 1);
+    tracker.finish();
+    let flow = &ended(&mut tracker)[0];
+    assert_eq!((flow.first_seen_ms, flow.last_seen_ms), (31_001, 31_001));
+}

@@ -1,8 +1,7 @@
-//! How an [`Engine`](crate::Engine) runs its scripts: sandbox, limits, periodic interval, install
+//! How an [`Engine`](crate::Engine) runs its scripts: sandbox, limits, install
 //! directory and output.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::Output;
 
@@ -34,9 +33,6 @@ pub struct EngineConfig {
     pub instruction_budget: Option<u64>,
     /// The most bytes the whole Lua state (all scripts together) may hold. `None`: no limit.
     pub memory_limit: Option<usize>,
-    /// Flow time between two periodic calls of the same flow; see
-    /// [`Engine::periodic_due`](crate::Engine::periodic_due).
-    pub periodic_interval: Duration,
     /// The directory `ntop.getDirs()` reports as `installdir`. It need not exist: the bundled
     /// modules (`flow_consts`, `lua_utils`) are served from memory.
     pub install_dir: PathBuf,
@@ -92,7 +88,6 @@ impl Default for EngineConfig {
             trusted: false,
             instruction_budget: Some(Self::DEFAULT_INSTRUCTION_BUDGET),
             memory_limit: Some(Self::DEFAULT_MEMORY_LIMIT),
-            periodic_interval: Duration::from_secs(60),
             install_dir: PathBuf::from("/usr/share/flowlua"),
             output: Output::default(),
         }

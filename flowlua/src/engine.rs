@@ -22,7 +22,6 @@ pub struct Engine {
     /// Per hook, whether any script runs on it.
     hooks: [bool; 3],
     failures: Failures,
-    periodic_ms: u64,
 }
 
 impl Engine {
@@ -54,7 +53,6 @@ impl Engine {
             hooks: Hook::ALL.map(|hook| loaded.iter().any(|s| !s.entries(hook).is_empty())),
             scripts: loaded,
             failures,
-            periodic_ms: u64::try_from(config.periodic_interval.as_millis()).unwrap_or(u64::MAX),
         })
     }
 
@@ -100,14 +98,6 @@ impl Engine {
     /// that no script has.
     pub fn has_hook(&self, hook: Hook) -> bool {
         self.hooks[hook.index()]
-    }
-
-    /// Whether a [`Hook::Periodic`] call of `record` is due: at least
-    /// [`periodic_interval`](EngineConfig::periodic_interval) of flow time (`last_seen_ms`) has
-    /// passed since `last_run_ms`. Pass the flow's `first_seen_ms` until the first periodic call,
-    /// then the `last_seen_ms` of the record of the last call.
-    pub fn periodic_due(&self, record: &FlowRecord, last_run_ms: u64) -> bool {
-        record.last_seen_ms.saturating_sub(last_run_ms) >= self.periodic_ms
     }
 
     /// The alerts raised since the last call, oldest first.

@@ -275,27 +275,6 @@ fn missing_ntopng_files_disable_their_hooks() {
 }
 
 #[test]
-fn periodic_calls_are_due_every_interval_of_flow_time() {
-    let dir = scratch(&[]);
-    let mut config = EngineConfig::default();
-    config.periodic_interval = std::time::Duration::from_secs(30);
-    let engine = Engine::load(dir.path(), config).expect("loads");
-    let mut record = tls();
-    let first = record.first_seen_ms;
-    record.last_seen_ms = first + 29_999;
-    assert!(!engine.periodic_due(&record, first));
-    record.last_seen_ms = first + 30_000;
-    assert!(engine.periodic_due(&record, first));
-    assert!(!engine.periodic_due(&record, record.last_seen_ms));
-    // A clock going backwards is never due.
-    assert!(!engine.periodic_due(&record, record.last_seen_ms + 1));
-    // The default is 60 s.
-    let engine = Engine::load(dir.path(), EngineConfig::default()).expect("loads");
-    record.last_seen_ms = first + 59_999;
-    assert!(!engine.periodic_due(&record, first));
-}
-
-#[test]
 fn helper_modules_in_subdirectories_are_required() {
     let helper = "local h = {} function h.big(n) return n > 1000 end return h";
     let check = r#"

@@ -7,13 +7,17 @@ use std::time::Duration;
 use flowlua::{Alert, Engine, EngineConfig, Hook, LoadError, Output, ScriptFailure};
 use ndpi::FlowRecord;
 
+/// Flow time between two periodic hooks of a flow, as ntopng's periodic flow scripts run: the
+/// tracker's periodic events drive them.
+pub const PERIODIC_INTERVAL: Duration = Duration::from_secs(60);
+
 /// A checks directory and the settings every worker loads it with.
 pub struct ChecksDir {
     dir: PathBuf,
     config: EngineConfig,
     /// How many scripts loaded.
     pub scripts: usize,
-    /// How often periodic hooks run, if a script has one.
+    /// How often periodic hooks run ([`PERIODIC_INTERVAL`]), if a script has one.
     pub periodic: Option<Duration>,
 }
 
@@ -33,9 +37,7 @@ impl ChecksDir {
         }
         let checks = ChecksDir {
             scripts: engine.scripts().count(),
-            periodic: engine
-                .has_hook(Hook::Periodic)
-                .then_some(config.periodic_interval),
+            periodic: engine.has_hook(Hook::Periodic).then_some(PERIODIC_INTERVAL),
             dir,
             config,
         };

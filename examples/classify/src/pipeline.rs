@@ -64,14 +64,15 @@ pub fn run(
 
 /// Where the reader puts frames.
 trait Dispatch {
-    /// One frame.
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal>;
+    /// One frame, as read; `clock_ms` is the capture's latest time before it.
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
     /// Hands over whatever waits (a batch not yet full) and publishes the counters.
     fn flush(&mut self) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal> {
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, _clock_ms: u64) -> Result<(), Fatal> {
+        // The only tracker sees every frame: its own clock is the capture's.
         self.process(link, frame)?;
         self.drain();
         Ok(())
@@ -95,7 +96,9 @@ fn read(
     let deadline = limits.duration.filter(|_| live).map(|d| Instant::now() + d);
     let span_limit = limits.duration.filter(|_| !live).map(millis);
     let mut report = Report::default();
-    let (mut last_ms, mut last_tick) = (0, Instant::now());
+    // The capture's clock: the latest frame time so far. Frames out of order are clamped to it
+    // and counted by the trackers, which are handed the clock along with each frame.
+    let (mut clock_ms, mut last_tick) = (0, Instant::now());
     let result = loop {
         if limits.signal.load(Ordering::Relaxed)
             || run.sink.failed()
@@ -105,25 +108,15 @@ fn read(
         }
         match source.next_frame() {
             Ok(Read::Frame(link, frame)) => {
-                // Time never goes back: frames out of order count as at the latest time.
-                if frame.time_ms < last_ms {
-                    report.timestamps_backwards += 1;
-                }
-                let time = frame.time_ms.max(last_ms);
+                let time = frame.time_ms.max(clock_ms);
                 let first = report.span_ms.map_or(time, |(first, _)| first);
                 if span_limit.is_some_and(|limit| time - first >= limit) {
                     break Ok(());
                 }
                 report.span_ms = Some((first, time));
-                last_ms = time;
+                let before = std::mem::replace(&mut clock_ms, time);
                 report.frames_read += 1;
-                if let Err(e) = dispatch.frame(
-                    link,
-                    Frame {
-                        time_ms: time,
-                        ..frame
-                    },
-                ) {
+                if let Err(e) = dispatch.frame(link, frame, before) {
                     break Err(e);
                 }
             }
@@ -165,7 +158,11 @@ struct FrameMeta {
     link: LinkType,
     len: u32,
     wire_len: u32,
+    /// As captured: the worker's tracker clamps it.
     time_ms: u64,
+    /// The capture's latest time before this frame, which the worker's tracker may not have
+    /// seen (it went to another worker): with it, times are clamped as with one tracker.
+    clock_ms: u64,
 }
 
 /// Frames per batch: enough to make channel overhead negligible, few enough to keep latency
@@ -212,7 +209,7 @@ impl Shards {
 }
 
 impl Dispatch for Shards {
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Fatal> {
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
         let shard = self.shard(link, frame.data);
         let batch = &mut self.pending[shard];
         batch.bytes.extend_from_slice(frame.data);
@@ -221,6 +218,7 @@ impl Dispatch for Shards {
             len: frame.data.len() as u32,
             wire_len: frame.wire_len,
             time_ms: frame.time_ms,
+            clock_ms,
         });
         if batch.frames.len() >= BATCH_FRAMES {
             self.send(shard)?;
@@ -295,6 +293,7 @@ fn work(
         for frame in &batch.frames {
             let end = start + frame.len as usize;
             let data = &batch.bytes[start..end];
+            worker.advance_to(frame.clock_ms);
             worker.process(
                 frame.link,
                 Frame {

@@ -61,8 +61,6 @@ pub struct Report {
     pub scripts: Option<usize>,
     /// Frames read from the capture, and their wire bytes.
     pub frames_read: u64,
-    /// Frames whose timestamp went backwards (they count as at the latest time seen).
-    pub timestamps_backwards: u64,
     /// First and last packet time, ms since the epoch.
     pub span_ms: Option<(u64, u64)>,
     pub capture: Option<CaptureStats>,
@@ -165,11 +163,11 @@ impl Report {
                 (last - first) as f64 / 1000.0
             )?;
         }
-        if self.timestamps_backwards > 0 {
+        if s.timestamps_backwards > 0 {
             writeln!(
                 out,
                 "  Time went back:    {} frames",
-                group(self.timestamps_backwards)
+                group(s.timestamps_backwards)
             )?;
         }
         let ended: Vec<String> = [

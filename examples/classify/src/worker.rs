@@ -56,6 +56,11 @@ impl<'a> Worker<'a> {
         }
     }
 
+    /// Moves the tracker's clock to the capture's (see `Tracker::advance_to`).
+    pub fn advance_to(&mut self, time_ms: u64) {
+        self.tracker.advance_to(time_ms);
+    }
+
     /// Tracks one frame.
     pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
         self.tracker.process(link, frame)
