@@ -93,7 +93,8 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// Every reason, for reports.
+    /// Every reason, for reports, in declaration order (the order of
+    /// [`DropCounts`](crate::DropCounts)).
     pub const ALL: [DropReason; 7] = [
         DropReason::TooShort,
         DropReason::UnsupportedLinkType,

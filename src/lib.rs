@@ -108,4 +108,4 @@ pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
 pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};
-pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};
+pub use tracker::{DropCounts, EndCounts, FlowEvent, Tracker, TrackerConfig, TrackerStats};

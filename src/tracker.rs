@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
+use std::ops::{AddAssign, Index, IndexMut};
 use std::time::Duration;
 
 use hashlink::linked_hash_map::RawEntryMut;
@@ -170,8 +171,11 @@ impl FlowEvent {
     }
 }
 
-/// Counters of everything the tracker saw and did.
+/// Counters of everything the tracker saw and did. Stats of several trackers (e.g. one per
+/// thread) add up with `+=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrackerStats {
     /// Frames given to [`Tracker::process`] (or to `process_packet` and `count_dropped`).
     pub frames: u64,
@@ -179,8 +183,8 @@ pub struct TrackerStats {
     pub wire_bytes: u64,
     /// Frames that became packets of a flow.
     pub packets: u64,
-    /// Frames dropped, by reason (indexed like [`DropReason::ALL`]).
-    pub dropped: [u64; DropReason::ALL.len()],
+    /// Frames dropped, by reason.
+    pub dropped: DropCounts,
     /// Packets handed to nDPI.
     pub dpi_packets: u64,
     /// Frames whose timestamp was earlier than the previous one (clamped, as the reference).
@@ -188,24 +192,155 @@ pub struct TrackerStats {
     /// Flows created.
     pub flows_created: u64,
     /// Flows ended, by reason.
-    pub flows_ended: [u64; 5],
+    pub flows_ended: EndCounts,
     /// Flows whose classification was guessed at give-up.
     pub flows_guessed: u64,
-    /// Most flows tracked at once.
+    /// Most flows tracked at once. Summed when stats add up: for trackers running side by
+    /// side, a bound of how many they held at once.
     pub max_active_flows: u64,
 }
 
 impl TrackerStats {
     /// Frames dropped for `reason`.
     pub fn dropped(&self, reason: DropReason) -> u64 {
-        self.dropped[reason as usize]
+        self.dropped[reason]
     }
 
     /// Flows ended for `reason`.
     pub fn ended(&self, reason: EndReason) -> u64 {
-        self.flows_ended[reason as usize]
+        self.flows_ended[reason]
     }
 }
+
+impl AddAssign<&TrackerStats> for TrackerStats {
+    fn add_assign(&mut self, other: &TrackerStats) {
+        let TrackerStats {
+            frames,
+            wire_bytes,
+            packets,
+            dropped,
+            dpi_packets,
+            timestamps_backwards,
+            flows_created,
+            flows_ended,
+            flows_guessed,
+            max_active_flows,
+        } = other;
+        self.frames += frames;
+        self.wire_bytes += wire_bytes;
+        self.packets += packets;
+        self.dropped += dropped;
+        self.dpi_packets += dpi_packets;
+        self.timestamps_backwards += timestamps_backwards;
+        self.flows_created += flows_created;
+        self.flows_ended += flows_ended;
+        self.flows_guessed += flows_guessed;
+        self.max_active_flows += max_active_flows;
+    }
+}
+
+impl AddAssign for TrackerStats {
+    fn add_assign(&mut self, other: TrackerStats) {
+        *self += &other;
+    }
+}
+
+/// A counter per reason, indexable by the reason: `counts[reason]`.
+macro_rules! counts {
+    ($(#[$doc:meta])* $name:ident, $reason:ident, $all:expr, $index:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+        pub struct $name([u64; $all.len()]);
+
+        impl $name {
+            /// Every reason with its count (zero or not), in the order of the reasons.
+            pub fn iter(&self) -> impl Iterator<Item = ($reason, u64)> + '_ {
+                $all.into_iter().map(|reason| (reason, self[reason]))
+            }
+
+            /// The reasons counted at least once, with their counts.
+            pub fn nonzero(&self) -> impl Iterator<Item = ($reason, u64)> + '_ {
+                self.iter().filter(|(_, n)| *n > 0)
+            }
+
+            /// All reasons together.
+            pub fn total(&self) -> u64 {
+                self.0.iter().sum()
+            }
+        }
+
+        impl Index<$reason> for $name {
+            type Output = u64;
+            fn index(&self, reason: $reason) -> &u64 {
+                &self.0[($index)(reason)]
+            }
+        }
+
+        impl IndexMut<$reason> for $name {
+            fn index_mut(&mut self, reason: $reason) -> &mut u64 {
+                &mut self.0[($index)(reason)]
+            }
+        }
+
+        impl AddAssign<&$name> for $name {
+            fn add_assign(&mut self, other: &$name) {
+                for (a, b) in self.0.iter_mut().zip(other.0) {
+                    *a += b;
+                }
+            }
+        }
+
+        impl AddAssign for $name {
+            fn add_assign(&mut self, other: $name) {
+                *self += &other;
+            }
+        }
+
+        /// One JSON object: each reason's `as_str()` spelling and its count.
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (reason, n) in self.iter() {
+                    map.serialize_entry(reason.as_str(), &n)?;
+                }
+                map.end()
+            }
+        }
+    };
+}
+
+counts!(
+    /// Frames dropped, per [`DropReason`]: `stats.dropped[DropReason::NotIp]`.
+    DropCounts,
+    DropReason,
+    DropReason::ALL,
+    |reason: DropReason| reason as usize
+);
+
+/// Every end reason, in the order [`EndCounts`] lists them.
+const END_REASONS: [EndReason; 5] = [
+    EndReason::Idle,
+    EndReason::Fin,
+    EndReason::Rst,
+    EndReason::Evicted,
+    EndReason::CaptureEnd,
+];
+
+counts!(
+    /// Flows ended, per [`EndReason`]: `stats.flows_ended[EndReason::Idle]`.
+    EndCounts,
+    EndReason,
+    END_REASONS,
+    |reason: EndReason| match reason {
+        EndReason::Idle => 0,
+        EndReason::Fin => 1,
+        EndReason::Rst => 2,
+        EndReason::Evicted => 3,
+        EndReason::CaptureEnd => 4,
+    }
+);
 
 /// The bidirectional flow key: VLAN, L4 protocol and the two endpoints in canonical order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -317,7 +452,7 @@ impl<'d> Tracker<'d> {
     /// would: its time moves the clock, its bytes and `reason` are counted.
     pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {
         self.tick(wire_len, time_ms);
-        self.stats.dropped[reason as usize] += 1;
+        self.stats.dropped[reason] += 1;
     }
 
     /// Moves the tracker's clock forward to `time_ms` without a frame (an earlier time does
@@ -521,7 +656,7 @@ impl<'d> Tracker<'d> {
                 .push(FlowEvent::Classified(entry.record.clone()));
         }
         entry.record.end_reason = Some(reason);
-        self.stats.flows_ended[reason as usize] += 1;
+        self.stats.flows_ended[reason] += 1;
         self.events.push(FlowEvent::Ended(entry.record));
     }
 }

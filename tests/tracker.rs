@@ -269,3 +269,34 @@ fn advance_to_moves_the_clock_without_a_frame() {
     let flow = &ended(&mut tracker)[0];
     assert_eq!((flow.first_seen_ms, flow.last_seen_ms), (31_001, 31_001));
 }
+
+#[test]
+fn stats_are_indexed_by_reason_and_add_up() {
+    let detector = Detector::new().unwrap();
+    let mut one = Tracker::new(&detector, TrackerConfig::default());
+    let mut two = Tracker::new(&detector, TrackerConfig::default());
+    feed(&mut one, &[0u8; 10], 0);
+    feed(&mut one, &udp(A, B, b"x"), 1);
+    feed(&mut two, &[0u8; 10], 0);
+    feed(&mut two, &[0u8; 20], 1);
+    feed(&mut two, &tcp(A, B, SYN, b""), 2);
+    feed(&mut two, &tcp(B, A, RST, b""), 3);
+    feed(&mut two, &udp(A, B, b"after the linger"), 5_000);
+    one.finish();
+    two.finish();
+    let mut sum = one.stats().clone();
+    sum += two.stats();
+    assert_eq!(sum.frames, 7);
+    assert_eq!(sum.dropped[DropReason::TooShort], 3);
+    assert_eq!(sum.dropped.total(), 3);
+    assert_eq!(
+        sum.dropped.nonzero().collect::<Vec<_>>(),
+        [(DropReason::TooShort, 3)]
+    );
+    assert_eq!(sum.dropped.iter().count(), DropReason::ALL.len());
+    assert_eq!(sum.flows_ended[EndReason::CaptureEnd], 2);
+    assert_eq!(sum.flows_ended[EndReason::Rst], 1);
+    assert_eq!(sum.ended(EndReason::Rst), 1);
+    assert_eq!(sum.flows_ended.total(), sum.flows_created);
+    assert_eq!(sum.flows_created, 3);
+}

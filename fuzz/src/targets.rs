@@ -169,11 +169,8 @@ fn finish(mut tracker: Tracker<'_>, mut ended: u64, max_flows: usize) {
     ended += emit(&mut tracker);
     let stats = tracker.stats();
     assert_eq!(tracker.active_flows(), 0);
-    assert_eq!(
-        stats.packets + stats.dropped.iter().sum::<u64>(),
-        stats.frames
-    );
+    assert_eq!(stats.packets + stats.dropped.total(), stats.frames);
     assert_eq!(stats.flows_created, ended);
-    assert_eq!(stats.flows_ended.iter().sum::<u64>(), ended);
+    assert_eq!(stats.flows_ended.total(), ended);
     assert!(stats.max_active_flows <= max_flows.max(1) as u64);
 }

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::time::Duration;
 
 use flowlua::ScriptFailure;
-use ndpi::{CaptureStats, DropReason, EndReason, FlowRecord, TrackerStats};
+use ndpi::{CaptureStats, FlowRecord, TrackerStats};
 
 /// Packets, bytes and flows of one protocol.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,21 +70,7 @@ pub struct Report {
 impl Report {
     /// Adds one worker's counts: one failure per script, counts summed.
     pub fn merge(&mut self, worker: WorkerReport) {
-        let (s, w) = (&mut self.stats, worker.stats);
-        s.frames += w.frames;
-        s.wire_bytes += w.wire_bytes;
-        s.packets += w.packets;
-        s.dpi_packets += w.dpi_packets;
-        s.timestamps_backwards += w.timestamps_backwards;
-        s.flows_created += w.flows_created;
-        s.flows_guessed += w.flows_guessed;
-        s.max_active_flows += w.max_active_flows;
-        for (a, b) in s.dropped.iter_mut().zip(w.dropped) {
-            *a += b;
-        }
-        for (a, b) in s.flows_ended.iter_mut().zip(w.flows_ended) {
-            *a += b;
-        }
+        self.stats += worker.stats;
         for (name, counts) in worker.protocols {
             self.protocols.entry(name).or_default().add(counts);
         }
@@ -132,12 +118,12 @@ impl Report {
             si(s.wire_bytes as f64, "B"),
             group(s.packets)
         )?;
-        let drops: Vec<String> = DropReason::ALL
-            .iter()
-            .filter(|r| s.dropped(**r) > 0)
-            .map(|r| format!("{} {}", r.as_str(), group(s.dropped(*r))))
+        let drops: Vec<String> = s
+            .dropped
+            .nonzero()
+            .map(|(r, n)| format!("{} {}", r.as_str(), group(n)))
             .collect();
-        let dropped: u64 = s.dropped.iter().sum();
+        let dropped = s.dropped.total();
         match drops.is_empty() {
             true => writeln!(out, "  Dropped frames:    0")?,
             false => writeln!(
@@ -170,17 +156,11 @@ impl Report {
                 group(s.timestamps_backwards)
             )?;
         }
-        let ended: Vec<String> = [
-            EndReason::Idle,
-            EndReason::Fin,
-            EndReason::Rst,
-            EndReason::Evicted,
-            EndReason::CaptureEnd,
-        ]
-        .iter()
-        .filter(|r| s.ended(**r) > 0)
-        .map(|r| format!("{} {}", r.as_str(), group(s.ended(*r))))
-        .collect();
+        let ended: Vec<String> = s
+            .flows_ended
+            .nonzero()
+            .map(|(r, n)| format!("{} {}", r.as_str(), group(n)))
+            .collect();
         writeln!(
             out,
             "  Flows:             {} ({} guessed; ended: {}), {} DPI packets",

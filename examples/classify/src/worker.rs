@@ -124,7 +124,7 @@ impl<'a> Worker<'a> {
         let stats = self.tracker.stats();
         let now = (
             stats.flows_created,
-            stats.dropped.iter().sum::<u64>(),
+            stats.dropped.total(),
             self.report.alerts,
         );
         let c = self.counters;
