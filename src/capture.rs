@@ -4,7 +4,7 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::{Error, Frame, LinkType};
+use crate::{CaptureStep, Error, Frame, LinkType};
 
 /// The result of one read.
 #[derive(Debug)]
@@ -114,13 +114,14 @@ impl Capture {
     pub fn open_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        if let Err(e) = std::fs::metadata(path) {
-            return Err(Error::Capture {
-                source_name: name,
-                reason: e.to_string(),
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(Error::Io {
+                path: path.to_owned(),
+                source,
             });
         }
-        let handle = pcap::Capture::from_file(path).map_err(|e| capture_error(&name, &e))?;
+        let handle = pcap::Capture::from_file(path)
+            .map_err(|e| capture_error(&name, CaptureStep::OpenFile, e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
             handle: Handle::File(handle),
@@ -136,7 +137,7 @@ impl Capture {
     pub fn open_live(interface: &str, options: &LiveOptions) -> Result<Self, Error> {
         let name = interface.to_owned();
         let mut inactive = pcap::Capture::from_device(interface)
-            .map_err(|e| capture_error(&name, &e))?
+            .map_err(|e| capture_error(&name, CaptureStep::OpenLive, e))?
             .promisc(options.promiscuous)
             .snaplen(options.snaplen)
             .timeout(options.read_timeout_ms())
@@ -147,7 +148,7 @@ impl Capture {
         let handle = inactive
             .open()
             .and_then(|h| h.setnonblock())
-            .map_err(|e| live_error(&name, &e))?;
+            .map_err(|e| capture_error(&name, CaptureStep::OpenLive, e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
             handle: Handle::Live(handle, options.read_timeout_ms()),
@@ -178,10 +179,7 @@ impl Capture {
             Handle::File(h) => h.filter(bpf, true),
             Handle::Live(h, _) => h.filter(bpf, true),
         };
-        result.map_err(|e| Error::Capture {
-            source_name: self.name.clone(),
-            reason: format!("bad BPF filter {bpf:?}: {e}"),
-        })
+        result.map_err(|e| capture_error(&self.name, CaptureStep::Filter(bpf.to_owned()), e))
     }
 
     /// Reads the next frame. A damaged file gives an error naming the file and the byte
@@ -218,13 +216,11 @@ impl Capture {
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
             Err(pcap::Error::TimeoutExpired) => Ok(Next::Timeout),
             Err(e) => {
-                let position = file
-                    .and_then(file_offset)
-                    .map_or(String::new(), |o| format!(" at byte offset {o}"));
-                Err(Error::Capture {
-                    source_name: self.name.clone(),
-                    reason: format!("{e}{position}, after frame {}", self.frames),
-                })
+                let step = CaptureStep::Read {
+                    frames: self.frames,
+                    offset: file.and_then(file_offset),
+                };
+                Err(capture_error(&self.name, step, e))
             }
         }
     }
@@ -270,23 +266,11 @@ fn readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
     ready > 0
 }
 
-fn capture_error(name: &str, e: &pcap::Error) -> Error {
+fn capture_error(name: &str, step: CaptureStep, source: pcap::Error) -> Error {
     Error::Capture {
         source_name: name.to_owned(),
-        reason: e.to_string(),
-    }
-}
-
-fn live_error(name: &str, e: &pcap::Error) -> Error {
-    let text = e.to_string();
-    let hint = if text.contains("ermission") || text.contains("not permitted") {
-        " (live capture needs root or CAP_NET_RAW: run with sudo, or `setcap cap_net_raw,cap_net_admin=eip` on the binary)"
-    } else {
-        ""
-    };
-    Error::Capture {
-        source_name: name.to_owned(),
-        reason: format!("{text}{hint}"),
+        step,
+        source,
     }
 }
 

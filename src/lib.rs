@@ -71,6 +71,14 @@
 //! # Ok::<(), ndpi::Error>(())
 //! ```
 //!
+//! # Features
+//! All on by default:
+//! - `capture`: [`Capture`], [`LiveOptions`] and [`classify_file`], through libpcap (the `pcap`
+//!   crate). Without it, feed [`Tracker`] frames from anywhere.
+//! - `serde`: `Serialize` for the flow record, its parts and [`TrackerStats`].
+//! - `gcrypt`: QUIC SNI/ALPN through libgcrypt (vendored builds).
+//! - `system` (off): link the system libndpi 4.2 instead of the vendored static build.
+//!
 //! # Threads
 //! [`Detector`] is `Send` but not `Sync`: nDPI updates the module while classifying. Run one
 //! detector (and its tracker) per thread and shard flows between them.
@@ -83,7 +91,11 @@
 #![deny(missing_docs)]
 
 pub use ndpi_sys as sys;
+/// The `pcap` crate, whose errors [`Error::Capture`] carries.
+#[cfg(feature = "capture")]
+pub use pcap;
 
+#[cfg(feature = "capture")]
 mod capture;
 mod decode;
 mod detector;
@@ -92,19 +104,24 @@ mod flow;
 mod frame;
 mod locality;
 mod metadata;
+#[cfg(feature = "capture")]
 mod offline;
 mod protocol;
 mod record;
 mod tracker;
 
+#[cfg(feature = "capture")]
 pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder};
+#[cfg(feature = "capture")]
+pub use error::CaptureStep;
 pub use error::Error;
 pub use flow::{Flow, GiveUp};
 pub use frame::Frame;
 pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
+#[cfg(feature = "capture")]
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
 pub use record::{Direction, DnsInfo, EndReason, FlowRecord, HttpInfo, SshInfo, TlsQuicInfo};

@@ -33,10 +33,12 @@ pub fn classify_file(
     config: TrackerConfig,
 ) -> Result<FileEvents, Error> {
     let mut capture = Capture::open_file(path)?;
-    let link = capture.link_type().map_err(|dlt| Error::Capture {
-        source_name: capture.name().to_owned(),
-        reason: format!("unsupported link type (DLT {dlt})"),
-    })?;
+    let link = capture
+        .link_type()
+        .map_err(|dlt| Error::UnsupportedLinkType {
+            source_name: capture.name().to_owned(),
+            dlt,
+        })?;
     let mut tracker = Tracker::new(detector, config);
     let mut events = Vec::new();
     let error = loop {

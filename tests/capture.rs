@@ -67,6 +67,16 @@ fn a_truncated_file_reports_name_and_offset_after_the_good_frames() {
         "{text}"
     );
     assert!(text.contains(&format!("after frame {good}")), "{text}");
+    // libpcap's error is kept as the cause, the step and position as data.
+    let cause = std::error::Error::source(&err).expect("a cause");
+    assert!(cause.downcast_ref::<pcap::Error>().is_some(), "{cause:?}");
+    match &err {
+        ndpi::Error::Capture {
+            step: ndpi::CaptureStep::Read { frames, offset },
+            ..
+        } => assert_eq!((*frames, offset.is_some()), (good, true)),
+        other => panic!("unexpected error {other:?}"),
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ impl Engine {
         };
         let absolute = std::path::absolute(dir).map_err(unreadable)?;
         let names = scripts::find(&absolute).map_err(unreadable)?;
-        let rt = Runtime::new(&config, &absolute).map_err(|e| LoadError::Lua(e.to_string()))?;
+        let rt = Runtime::new(&config, &absolute).map_err(LoadError::Lua)?;
         let mut failures = Failures::new(config.memory_limit);
         let mut loaded = Vec::new();
         for name in names {
@@ -125,7 +125,11 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// Why [`Engine::load`] failed.
+/// Why [`Engine::load`] failed. Each variant keeps its cause as
+/// [`source()`](std::error::Error::source).
+///
+/// Neither `Send` nor `Sync`, like [`Engine`]: mlua's error may carry a cause that is not (an
+/// engine is loaded on the thread that runs it, where its error is handled too).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LoadError {
@@ -136,8 +140,8 @@ pub enum LoadError {
         /// The cause.
         source: io::Error,
     },
-    /// The Lua state could not be set up.
-    Lua(String),
+    /// The Lua state could not be set up: mlua's error.
+    Lua(mlua::Error),
 }
 
 impl fmt::Display for LoadError {
@@ -150,7 +154,7 @@ impl fmt::Display for LoadError {
                     path.display()
                 )
             }
-            LoadError::Lua(message) => write!(f, "cannot set up Lua: {message}"),
+            LoadError::Lua(source) => write!(f, "cannot set up Lua: {source}"),
         }
     }
 }
@@ -159,7 +163,7 @@ impl std::error::Error for LoadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LoadError::Dir { source, .. } => Some(source),
-            LoadError::Lua(_) => None,
+            LoadError::Lua(source) => Some(source),
         }
     }
 }

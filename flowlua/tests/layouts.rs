@@ -334,3 +334,22 @@ fn an_unreadable_directory_is_an_error() {
         other => panic!("expected a directory error, got {other:?}"),
     }
 }
+
+#[test]
+fn load_errors_keep_their_cause() {
+    use std::error::Error as _;
+    let err = Engine::load("/nonexistent/checks", EngineConfig::default()).unwrap_err();
+    let io = err
+        .source()
+        .and_then(|c| c.downcast_ref::<std::io::Error>())
+        .expect("the OS error is the cause");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("/nonexistent/checks"), "{err}");
+    // A Lua state that cannot be set up keeps mlua's error, not its text.
+    let err = flowlua::LoadError::Lua(flowlua::mlua::Error::runtime("no memory"));
+    let lua = err
+        .source()
+        .and_then(|c| c.downcast_ref::<flowlua::mlua::Error>())
+        .expect("mlua's error is the cause");
+    assert!(matches!(lua, flowlua::mlua::Error::RuntimeError(m) if m == "no memory"));
+}

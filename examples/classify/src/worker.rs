@@ -3,13 +3,14 @@
 
 use std::sync::atomic::Ordering;
 
-use flowlua::{Engine, LoadError};
+use flowlua::Engine;
 use ndpi::{Detector, Error, FlowEvent, Frame, LinkType, ProtocolId, Tracker, TrackerConfig};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
 use crate::progress::Counters;
 use crate::summary::WorkerReport;
+use crate::Fatal;
 
 /// What every worker is built from.
 pub struct Setup {
@@ -19,7 +20,7 @@ pub struct Setup {
 
 impl Setup {
     /// Loads the checks for one worker.
-    pub fn load_checks(&self) -> Result<Option<Engine>, LoadError> {
+    pub fn load_checks(&self) -> Result<Option<Engine>, Fatal> {
         self.checks.as_ref().map(ChecksDir::load).transpose()
     }
 }
