@@ -16,10 +16,10 @@
 //!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
 //!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
 //! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap;
-//!   [`classify_file`] runs a whole file through a tracker.
+//!   [`classify_file`] runs a whole file through a tracker, yielding its events as it reads.
 //!
 //! # Example: every flow of a capture
-//! [`classify_file`] does all of this in one call; spelled out:
+//! [`classify_file`] does all of this in one call (an iterator of the events); spelled out:
 //! ```
 //! use ndpi::{Capture, Detector, FlowEvent, Next, Tracker, TrackerConfig};
 //!

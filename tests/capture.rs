@@ -133,3 +133,27 @@ extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
 }
+
+#[test]
+fn classify_file_yields_a_truncated_files_flows_then_its_error() {
+    let whole = std::fs::read(loopback_pcap()).unwrap();
+    let path = scratch("cut-events.pcap", &whole[..whole.len() / 2]);
+    let detector = ndpi::Detector::new().unwrap();
+    let config = ndpi::TrackerConfig::ndpi_reader_offline();
+    let events: Vec<_> = ndpi::classify_file(&detector, &path, config)
+        .unwrap()
+        .collect();
+    let (last, before) = events.split_last().expect("events");
+    assert!(
+        matches!(last, Err(Error::Capture { .. })),
+        "the error comes last: {last:?}"
+    );
+    assert!(before.iter().all(Result::is_ok));
+    let ended = before
+        .iter()
+        .filter(|e| matches!(e, Ok(ndpi::FlowEvent::Ended(_))))
+        .count();
+    assert!(ended > 0, "the flows before the cut are reported");
+    // A file that cannot be opened is an error before any event.
+    assert!(ndpi::classify_file(&detector, "/nonexistent.pcap", Default::default()).is_err());
+}

@@ -20,9 +20,10 @@ fn ndpi_pcap(name: &str) -> PathBuf {
 }
 
 fn records(detector: &Detector, pcap: &Path, config: TrackerConfig) -> Vec<FlowRecord> {
-    let file = classify_file(detector, pcap, config).expect("capture reads");
-    assert!(file.error.is_none(), "{:?}", file.error);
-    file.records().cloned().collect()
+    let file = classify_file(detector, pcap, config).expect("capture opens");
+    file.records()
+        .collect::<Result<_, _>>()
+        .expect("capture reads")
 }
 
 /// Runs every flow's `Classified` event through the Detected hook and the `Ended` one through
@@ -33,9 +34,9 @@ fn run_events(
     pcap: &Path,
     config: TrackerConfig,
 ) -> Vec<Alert> {
-    let file = classify_file(detector, pcap, config).expect("capture reads");
-    for event in &file.events {
-        match event {
+    let file = classify_file(detector, pcap, config).expect("capture opens");
+    for event in file {
+        match &event.expect("capture reads") {
             FlowEvent::Classified(r) => engine.run(Hook::Detected, r),
             FlowEvent::Periodic(r) => engine.run(Hook::Periodic, r),
             FlowEvent::Ended(r) => engine.run(Hook::End, r),
@@ -133,6 +134,7 @@ fn the_spec_boilerplate_fires_once_on_every_large_flow() {
         let file = classify_file(&detector, ndpi_pcap(pcap), config.clone()).unwrap();
         let large: Vec<_> = file
             .records()
+            .map(|r| r.expect("capture reads"))
             .filter(|r| r.bytes() > 1_000_000)
             .map(|r| (r.cli_port, r.srv_port))
             .collect();
