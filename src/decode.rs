@@ -160,6 +160,25 @@ pub struct Packet<'a> {
     pub tcp_flags: Option<u8>,
 }
 
+impl Packet<'_> {
+    /// The same header fields with `l3` as the L3 bytes: for handing a decoded packet to
+    /// another thread without its frame (keep `with_l3(&[])`, copy `l3` alone, and put them
+    /// back together there for [`Tracker::process_packet`](crate::Tracker::process_packet)).
+    pub fn with_l3<'b>(&self, l3: &'b [u8]) -> Packet<'b> {
+        Packet {
+            l3,
+            vlan_id: self.vlan_id,
+            tunnel: self.tunnel,
+            src: self.src,
+            dst: self.dst,
+            l4_proto: self.l4_proto,
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            tcp_flags: self.tcp_flags,
+        }
+    }
+}
+
 /// TCP flag bits in [`Packet::tcp_flags`].
 pub mod tcp_flags {
     /// FIN.

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use flowlua::Engine;
-use ndpi::{decode, DecodeOptions, Detector, Frame, LinkType};
+use ndpi::{decode, DecodeOptions, Detector, DropReason, Frame, LinkType, Packet};
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
@@ -146,16 +146,20 @@ fn read(
     (report, result.and(flushed))
 }
 
-/// Frames copied out of libpcap's buffer, on their way to one worker.
+/// Frames decoded by the reader, on their way to one worker: each packet's header fields and
+/// its L3 bytes, copied out of libpcap's buffer (the worker does not decode them again).
 #[derive(Default)]
 struct Batch {
+    /// The L3 bytes of the packets, one after the other.
     bytes: Vec<u8>,
     frames: Vec<FrameMeta>,
 }
 
-#[derive(Clone, Copy)]
 struct FrameMeta {
-    link: LinkType,
+    /// The packet's header fields, its `l3` empty (its bytes are in the batch); or why the frame
+    /// did not decode.
+    packet: Result<Packet<'static>, DropReason>,
+    /// Length of the packet's L3 bytes in the batch.
     len: u32,
     wire_len: u32,
     /// As captured: the worker's tracker clamps it.
@@ -189,12 +193,12 @@ impl Shards {
             .map_err(|_| "a worker thread stopped".into())
     }
 
-    /// The worker for a frame: a hash of its VLAN and its two addresses, the same in both
+    /// The worker for a packet: a hash of its VLAN and its two addresses, the same in both
     /// directions. Flows between the same two hosts share a worker, and with it nDPI's caches
     /// that link flows (Ookla, Zoom, STUN, TLS certificates, ...), so that they are classified as
     /// with one thread. Frames that do not decode go to the first worker, which counts them.
-    fn shard(&self, link: LinkType, data: &[u8]) -> usize {
-        let Ok(packet) = decode(link, data, self.decode) else {
+    fn shard(&self, packet: &Result<Packet<'_>, DropReason>) -> usize {
+        let Ok(packet) = packet else {
             return 0;
         };
         let pair = match packet.src <= packet.dst {
@@ -210,12 +214,20 @@ impl Shards {
 
 impl Dispatch for Shards {
     fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
-        let shard = self.shard(link, frame.data);
+        // Decoded once, here: the shard depends on the packet, and the worker takes it as is.
+        let decoded = decode(link, frame.data, self.decode);
+        let shard = self.shard(&decoded);
         let batch = &mut self.pending[shard];
-        batch.bytes.extend_from_slice(frame.data);
+        let (packet, len) = match decoded {
+            Ok(packet) => {
+                batch.bytes.extend_from_slice(packet.l3);
+                (Ok(packet.with_l3(&[])), packet.l3.len() as u32)
+            }
+            Err(reason) => (Err(reason), 0),
+        };
         batch.frames.push(FrameMeta {
-            link,
-            len: frame.data.len() as u32,
+            packet,
+            len,
             wire_len: frame.wire_len,
             time_ms: frame.time_ms,
             clock_ms,
@@ -292,16 +304,14 @@ fn work(
         let mut start = 0;
         for frame in &batch.frames {
             let end = start + frame.len as usize;
-            let data = &batch.bytes[start..end];
             worker.advance_to(frame.clock_ms);
-            worker.process(
-                frame.link,
-                Frame {
-                    data,
-                    wire_len: frame.wire_len,
-                    time_ms: frame.time_ms,
-                },
-            )?;
+            match &frame.packet {
+                Ok(packet) => {
+                    let packet = packet.with_l3(&batch.bytes[start..end]);
+                    worker.process_packet(&packet, frame.wire_len, frame.time_ms)?;
+                }
+                Err(reason) => worker.count_dropped(*reason, frame.wire_len, frame.time_ms),
+            }
             start = end;
         }
         worker.drain();

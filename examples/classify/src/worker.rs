@@ -4,7 +4,10 @@
 use std::sync::atomic::Ordering;
 
 use flowlua::Engine;
-use ndpi::{Detector, Error, FlowEvent, Frame, LinkType, ProtocolId, Tracker, TrackerConfig};
+use ndpi::{
+    Detector, DropReason, Error, FlowEvent, Frame, LinkType, Packet, ProtocolId, Tracker,
+    TrackerConfig,
+};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
@@ -60,6 +63,21 @@ impl<'a> Worker<'a> {
     /// Moves the tracker's clock to the capture's (see `Tracker::advance_to`).
     pub fn advance_to(&mut self, time_ms: u64) {
         self.tracker.advance_to(time_ms);
+    }
+
+    /// Tracks one packet the reader decoded.
+    pub fn process_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Error> {
+        self.tracker.process_packet(packet, wire_len, time_ms)
+    }
+
+    /// Counts a frame the reader could not decode.
+    pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {
+        self.tracker.count_dropped(reason, wire_len, time_ms);
     }
 
     /// Tracks one frame.
