@@ -4,7 +4,7 @@
 mod corpus;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ndpi::{Detector, LinkType, Tracker, TrackerConfig};
+use ndpi::{Detector, Frame, LinkType, Tracker, TrackerConfig};
 
 fn bench(c: &mut Criterion) {
     let frames = corpus::ethernet_frames();
@@ -14,7 +14,14 @@ fn bench(c: &mut Criterion) {
         let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
         for f in frames {
             tracker
-                .process(LinkType::Ethernet, &f.data, f.wire_len, f.time_ms)
+                .process(
+                    LinkType::Ethernet,
+                    Frame {
+                        data: &f.data,
+                        wire_len: f.wire_len,
+                        time_ms: f.time_ms,
+                    },
+                )
                 .unwrap();
             tracker.drain_events().for_each(drop);
         }

@@ -9,6 +9,10 @@ echo "== cargo test (vendored nDPI 4.2)" >&2
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
+echo "== ndpi without default features (no libpcap, no serde, no libgcrypt)" >&2
+cargo check -p ndpi --no-default-features
+cargo test -p ndpi --no-default-features --lib
+
 echo "== touching a Rust file does not rebuild nDPI" >&2
 touch ndpi-sys/src/lib.rs
 if cargo build -p ndpi-sys -v 2>&1 | grep -q "Running .*build-script-main"; then

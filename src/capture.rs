@@ -2,19 +2,9 @@
 
 use std::os::fd::AsRawFd;
 use std::path::Path;
+use std::time::Duration;
 
-use crate::{Error, LinkType};
-
-/// One captured frame, borrowed from libpcap's buffer until the next read.
-#[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
-    /// The captured bytes (possibly fewer than `wire_len`).
-    pub data: &'a [u8],
-    /// The frame's length on the wire.
-    pub wire_len: u32,
-    /// Capture timestamp, milliseconds since the Unix epoch.
-    pub time_ms: u64,
-}
+use crate::{CaptureStep, Error, Frame, LinkType};
 
 /// The result of one read.
 #[derive(Debug)]
@@ -27,18 +17,29 @@ pub enum Next<'a> {
     End,
 }
 
-/// Settings of a live capture.
+/// Settings of a live capture. New settings may be added in any release: start from
+/// [`LiveOptions::default`] and use the setters (or assign the fields).
+///
+/// ```
+/// use std::time::Duration;
+/// let options = ndpi::LiveOptions::default()
+///     .promiscuous(false)
+///     .read_timeout(Duration::from_millis(100));
+/// # let _ = options;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LiveOptions {
-    /// Bytes captured per frame (default 262144, tcpdump's: loopback frames can exceed 64 KiB).
+    /// Bytes captured per frame (default 65535).
     pub snaplen: i32,
     /// Put the interface in promiscuous mode (default on).
     pub promiscuous: bool,
     /// Kernel buffer size in bytes (`None`: libpcap's default).
     pub buffer_size: Option<i32>,
-    /// How long one read waits for a frame, in ms (default 250). Reads return
-    /// [`Next::Timeout`] when it passes, so callers can check Ctrl-C and deadlines.
-    pub read_timeout_ms: i32,
+    /// How long one read waits for a frame (default 250 ms; whole milliseconds, at most
+    /// `i32::MAX` of them). Reads return [`Next::Timeout`] when it passes, so callers can check
+    /// Ctrl-C and deadlines.
+    pub read_timeout: Duration,
 }
 
 impl Default for LiveOptions {
@@ -47,8 +48,39 @@ impl Default for LiveOptions {
             snaplen: 262_144,
             promiscuous: true,
             buffer_size: None,
-            read_timeout_ms: 250,
+            read_timeout: Duration::from_millis(250),
         }
+    }
+}
+
+impl LiveOptions {
+    /// Sets [`snaplen`](LiveOptions::snaplen).
+    pub fn snaplen(mut self, bytes: i32) -> Self {
+        self.snaplen = bytes;
+        self
+    }
+
+    /// Sets [`promiscuous`](LiveOptions::promiscuous).
+    pub fn promiscuous(mut self, on: bool) -> Self {
+        self.promiscuous = on;
+        self
+    }
+
+    /// Sets [`buffer_size`](LiveOptions::buffer_size).
+    pub fn buffer_size(mut self, bytes: Option<i32>) -> Self {
+        self.buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`read_timeout`](LiveOptions::read_timeout).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The read timeout in whole milliseconds, as libpcap and `poll` take it.
+    fn read_timeout_ms(&self) -> i32 {
+        i32::try_from(self.read_timeout.as_millis()).unwrap_or(i32::MAX)
     }
 }
 
@@ -82,13 +114,14 @@ impl Capture {
     pub fn open_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        if let Err(e) = std::fs::metadata(path) {
-            return Err(Error::Capture {
-                source_name: name,
-                reason: e.to_string(),
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(Error::Io {
+                path: path.to_owned(),
+                source,
             });
         }
-        let handle = pcap::Capture::from_file(path).map_err(|e| capture_error(&name, &e))?;
+        let handle = pcap::Capture::from_file(path)
+            .map_err(|e| capture_error(&name, CaptureStep::OpenFile, e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
             handle: Handle::File(handle),
@@ -99,15 +132,15 @@ impl Capture {
     }
 
     /// Starts a live capture on `interface`, in immediate mode (frames arrive without
-    /// buffering delays). Reads wait at most `read_timeout_ms`: libpcap's own timeout is not
+    /// buffering delays). Reads wait at most the `read_timeout`: libpcap's own timeout is not
     /// honoured on an idle Linux interface, so the handle is non-blocking and reads `poll`.
     pub fn open_live(interface: &str, options: &LiveOptions) -> Result<Self, Error> {
         let name = interface.to_owned();
         let mut inactive = pcap::Capture::from_device(interface)
-            .map_err(|e| capture_error(&name, &e))?
+            .map_err(|e| capture_error(&name, CaptureStep::OpenLive, e))?
             .promisc(options.promiscuous)
             .snaplen(options.snaplen)
-            .timeout(options.read_timeout_ms)
+            .timeout(options.read_timeout_ms())
             .immediate_mode(true);
         if let Some(size) = options.buffer_size {
             inactive = inactive.buffer_size(size);
@@ -115,10 +148,10 @@ impl Capture {
         let handle = inactive
             .open()
             .and_then(|h| h.setnonblock())
-            .map_err(|e| live_error(&name, &e))?;
+            .map_err(|e| capture_error(&name, CaptureStep::OpenLive, e))?;
         let dlt = handle.get_datalink().0;
         Ok(Capture {
-            handle: Handle::Live(handle, options.read_timeout_ms.max(0)),
+            handle: Handle::Live(handle, options.read_timeout_ms()),
             name,
             link: LinkType::from_dlt(dlt).ok_or(dlt),
             frames: 0,
@@ -146,10 +179,7 @@ impl Capture {
             Handle::File(h) => h.filter(bpf, true),
             Handle::Live(h, _) => h.filter(bpf, true),
         };
-        result.map_err(|e| Error::Capture {
-            source_name: self.name.clone(),
-            reason: format!("bad BPF filter {bpf:?}: {e}"),
-        })
+        result.map_err(|e| capture_error(&self.name, CaptureStep::Filter(bpf.to_owned()), e))
     }
 
     /// Reads the next frame. A damaged file gives an error naming the file and the byte
@@ -186,13 +216,11 @@ impl Capture {
             Err(pcap::Error::NoMorePackets) => Ok(Next::End),
             Err(pcap::Error::TimeoutExpired) => Ok(Next::Timeout),
             Err(e) => {
-                let position = file
-                    .and_then(file_offset)
-                    .map_or(String::new(), |o| format!(" at byte offset {o}"));
-                Err(Error::Capture {
-                    source_name: self.name.clone(),
-                    reason: format!("{e}{position}, after frame {}", self.frames),
-                })
+                let step = CaptureStep::Read {
+                    frames: self.frames,
+                    offset: file.and_then(file_offset),
+                };
+                Err(capture_error(&self.name, step, e))
             }
         }
     }
@@ -238,23 +266,11 @@ fn readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
     ready > 0
 }
 
-fn capture_error(name: &str, e: &pcap::Error) -> Error {
+fn capture_error(name: &str, step: CaptureStep, source: pcap::Error) -> Error {
     Error::Capture {
         source_name: name.to_owned(),
-        reason: e.to_string(),
-    }
-}
-
-fn live_error(name: &str, e: &pcap::Error) -> Error {
-    let text = e.to_string();
-    let hint = if text.contains("ermission") || text.contains("not permitted") {
-        " (live capture needs root or CAP_NET_RAW: run with sudo, or `setcap cap_net_raw,cap_net_admin=eip` on the binary)"
-    } else {
-        ""
-    };
-    Error::Capture {
-        source_name: name.to_owned(),
-        reason: format!("{text}{hint}"),
+        step,
+        source,
     }
 }
 

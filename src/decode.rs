@@ -93,7 +93,8 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    /// Every reason, for reports.
+    /// Every reason, for reports, in declaration order (the order of
+    /// [`DropCounts`](crate::DropCounts)).
     pub const ALL: [DropReason; 7] = [
         DropReason::TooShort,
         DropReason::UnsupportedLinkType,
@@ -118,12 +119,22 @@ impl DropReason {
     }
 }
 
-/// Decoder settings.
+/// Decoder settings. New settings may be added in any release: start from
+/// [`DecodeOptions::default`] and use the setters (or assign the fields).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeOptions {
     /// Look inside GTP-U, TZSP, CAPWAP, VXLAN and GRE tunnels (off by default, as in the
     /// reference reader).
     pub decode_tunnels: bool,
+}
+
+impl DecodeOptions {
+    /// Sets [`decode_tunnels`](DecodeOptions::decode_tunnels).
+    pub fn decode_tunnels(mut self, on: bool) -> Self {
+        self.decode_tunnels = on;
+        self
+    }
 }
 
 /// A decoded packet, borrowing the frame.
@@ -147,6 +158,25 @@ pub struct Packet<'a> {
     pub dst_port: u16,
     /// TCP flags, for TCP packets with a full header.
     pub tcp_flags: Option<u8>,
+}
+
+impl Packet<'_> {
+    /// The same header fields with `l3` as the L3 bytes: for handing a decoded packet to
+    /// another thread without its frame (keep `with_l3(&[])`, copy `l3` alone, and put them
+    /// back together there for [`Tracker::process_packet`](crate::Tracker::process_packet)).
+    pub fn with_l3<'b>(&self, l3: &'b [u8]) -> Packet<'b> {
+        Packet {
+            l3,
+            vlan_id: self.vlan_id,
+            tunnel: self.tunnel,
+            src: self.src,
+            dst: self.dst,
+            l4_proto: self.l4_proto,
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            tcp_flags: self.tcp_flags,
+        }
+    }
 }
 
 /// TCP flag bits in [`Packet::tcp_flags`].

@@ -229,9 +229,7 @@ impl DetectorBuilder {
             Selection::Only(ids) => {
                 for id in ids {
                     if u32::from(id.0) >= sys::NDPI_LAST_IMPLEMENTED_PROTOCOL {
-                        return Err(Error::InvalidArgument(format!(
-                            "protocol ID {id} is not a built-in nDPI protocol"
-                        )));
+                        return Err(Error::UnknownProtocolId(*id));
                     }
                     sys::bitmask_add(&mut mask, id.0.into());
                 }
@@ -293,21 +291,25 @@ fn load_file(
     path: &Path,
     loader: Loader,
 ) -> Result<(), Error> {
-    let error = |reason: String| Error::CustomFile {
+    let error = |source: std::io::Error| Error::CustomFile {
         kind,
         path: path.to_owned(),
-        reason,
+        source,
     };
     // nDPI reports a missing file and a malformed one alike; check readability first so the
-    // message can say which.
-    std::fs::File::open(path).map_err(|e| error(e.to_string()))?;
+    // error can say which.
+    std::fs::File::open(path).map_err(error)?;
     let c_path = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| error("path contains a NUL byte".into()))?;
+        .map_err(|nul| error(std::io::Error::new(std::io::ErrorKind::InvalidInput, nul)))?;
     // SAFETY: the module is initialized and not finalized; c_path is NUL-terminated and
     // outlives the call.
     let rc = unsafe { loader(detector.as_ptr(), c_path.as_ptr()) };
     if rc < 0 {
-        return Err(error(format!("nDPI rejected it (code {rc})")));
+        return Err(Error::CustomFileRejected {
+            kind,
+            path: path.to_owned(),
+            code: rc,
+        });
     }
     Ok(())
 }

@@ -1,32 +1,86 @@
 //! The crate's error type.
 
+use std::io;
 use std::path::PathBuf;
 
+use crate::ProtocolId;
+
 /// What went wrong, naming the file or argument at fault.
+///
+/// The message (`Display`) says everything on one line, the cause's message included; the
+/// cause itself (an [`io::Error`], libpcap's error) is [`source()`](std::error::Error::source)
+/// for callers that inspect it.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// nDPI could not allocate (a detection module or a flow).
     OutOfMemory(&'static str),
-    /// A custom file given to the builder could not be loaded by nDPI.
+    /// A custom file given to the builder could not be read (or its path cannot be passed to
+    /// nDPI: a NUL byte, as [`io::ErrorKind::InvalidInput`]).
     CustomFile {
         /// Which kind of file ("protocols", "categories", ...).
         kind: &'static str,
         /// The file.
         path: PathBuf,
-        /// What nDPI or the OS said.
-        reason: String,
+        /// Why it could not be read.
+        source: io::Error,
+    },
+    /// nDPI read a custom file given to the builder and rejected it.
+    CustomFileRejected {
+        /// Which kind of file ("protocols", "categories", ...).
+        kind: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// nDPI's (negative) return code.
+        code: i32,
     },
     /// A protocol name that this nDPI does not know.
     UnknownProtocol(String),
-    /// An argument that cannot be passed to nDPI (e.g. a path with a NUL byte).
-    InvalidArgument(String),
-    /// A capture file or interface could not be opened or read.
+    /// A protocol ID that is not one of this nDPI's built-in protocols.
+    UnknownProtocolId(ProtocolId),
+    /// A file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// A capture whose link type the decoder does not handle.
+    UnsupportedLinkType {
+        /// The file or interface.
+        source_name: String,
+        /// Its libpcap `DLT_*` number.
+        dlt: i32,
+    },
+    /// libpcap could not open, filter or read a capture file or interface.
+    #[cfg(feature = "capture")]
     Capture {
         /// The file or interface.
         source_name: String,
-        /// What libpcap said, with the byte offset where known.
-        reason: String,
+        /// What was being done.
+        step: CaptureStep,
+        /// libpcap's error.
+        source: pcap::Error,
+    },
+}
+
+/// What a capture was doing when libpcap failed ([`Error::Capture`]).
+#[cfg(feature = "capture")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaptureStep {
+    /// Opening a capture file.
+    OpenFile,
+    /// Opening a live interface.
+    OpenLive,
+    /// Compiling this BPF filter.
+    Filter(String),
+    /// Reading the next frame.
+    Read {
+        /// Frames read before the failure.
+        frames: u64,
+        /// Where reading stopped in the file, in bytes, when known.
+        offset: Option<i64>,
     },
 }
 
@@ -34,21 +88,68 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::OutOfMemory(what) => write!(f, "nDPI could not allocate {what}"),
-            Error::CustomFile { kind, path, reason } => {
+            Error::CustomFile { kind, path, source } => {
                 write!(
                     f,
-                    "cannot load nDPI {kind} file {}: {reason}",
+                    "cannot load nDPI {kind} file {}: {source}",
                     path.display()
                 )
             }
+            Error::CustomFileRejected { kind, path, code } => write!(
+                f,
+                "cannot load nDPI {kind} file {}: nDPI rejected it (code {code})",
+                path.display()
+            ),
             Error::UnknownProtocol(name) => write!(f, "unknown nDPI protocol {name:?}"),
-            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Error::UnknownProtocolId(id) => {
+                write!(f, "protocol ID {id} is not a built-in nDPI protocol")
+            }
+            Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::UnsupportedLinkType { source_name, dlt } => {
+                write!(f, "{source_name}: unsupported link type (DLT {dlt})")
+            }
+            #[cfg(feature = "capture")]
             Error::Capture {
                 source_name,
-                reason,
-            } => write!(f, "{source_name}: {reason}"),
+                step,
+                source,
+            } => match step {
+                CaptureStep::OpenFile => write!(f, "{source_name}: {source}"),
+                CaptureStep::OpenLive => {
+                    let text = source.to_string();
+                    let hint = if text.contains("ermission") || text.contains("not permitted") {
+                        " (live capture needs root or CAP_NET_RAW: run with sudo, or `setcap cap_net_raw,cap_net_admin=eip` on the binary)"
+                    } else {
+                        ""
+                    };
+                    write!(f, "{source_name}: {text}{hint}")
+                }
+                CaptureStep::Filter(bpf) => {
+                    write!(f, "{source_name}: bad BPF filter {bpf:?}: {source}")
+                }
+                CaptureStep::Read { frames, offset } => {
+                    write!(f, "{source_name}: {source}")?;
+                    if let Some(offset) = offset {
+                        write!(f, " at byte offset {offset}")?;
+                    }
+                    write!(f, ", after frame {frames}")
+                }
+            },
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::CustomFile { source, .. } | Error::Io { source, .. } => Some(source),
+            #[cfg(feature = "capture")]
+            Error::Capture { source, .. } => Some(source),
+            Error::OutOfMemory(_)
+            | Error::CustomFileRejected { .. }
+            | Error::UnknownProtocol(_)
+            | Error::UnknownProtocolId(_)
+            | Error::UnsupportedLinkType { .. } => None,
+        }
+    }
+}

@@ -16,10 +16,10 @@
 //!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
 //!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
 //! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap;
-//!   [`classify_file`] runs a whole file through a tracker.
+//!   [`classify_file`] runs a whole file through a tracker, yielding its events as it reads.
 //!
 //! # Example: every flow of a capture
-//! [`classify_file`] does all of this in one call; spelled out:
+//! [`classify_file`] does all of this in one call (an iterator of the events); spelled out:
 //! ```
 //! use ndpi::{Capture, Detector, FlowEvent, Next, Tracker, TrackerConfig};
 //!
@@ -28,7 +28,7 @@
 //! let link = capture.link_type().expect("a supported link type");
 //! let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
 //! while let Next::Frame(frame) = capture.next_frame()? {
-//!     tracker.process(link, frame.data, frame.wire_len, frame.time_ms)?;
+//!     tracker.process(link, frame)?;
 //! }
 //! tracker.finish();
 //! let records: Vec<_> = tracker.drain_events().filter_map(|e| match e {
@@ -72,6 +72,14 @@
 //! # Ok::<(), ndpi::Error>(())
 //! ```
 //!
+//! # Features
+//! All on by default:
+//! - `capture`: [`Capture`], [`LiveOptions`] and [`classify_file`], through libpcap (the `pcap`
+//!   crate). Without it, feed [`Tracker`] frames from anywhere.
+//! - `serde`: `Serialize` for the flow record, its parts and [`TrackerStats`].
+//! - `gcrypt`: QUIC SNI/ALPN through libgcrypt (vendored builds).
+//! - `system` (off): link the system libndpi 4.2 instead of the vendored static build.
+//!
 //! # Threads
 //! [`Detector`] is `Send` but not `Sync`: nDPI updates the module while classifying. Run one
 //! detector (and its tracker) per thread and shard flows between them.
@@ -84,32 +92,43 @@
 #![deny(missing_docs)]
 
 pub use ndpi_sys as sys;
+/// The `pcap` crate, whose errors [`Error::Capture`] carries.
+#[cfg(feature = "capture")]
+pub use pcap;
 
+#[cfg(feature = "capture")]
 mod capture;
 mod decode;
 mod detector;
 mod error;
 mod flow;
+mod frame;
 mod locality;
 mod metadata;
+#[cfg(feature = "capture")]
 mod offline;
 mod protocol;
 mod record;
 mod tracker;
 
-pub use capture::{Capture, CaptureStats, Frame, LiveOptions, Next};
+#[cfg(feature = "capture")]
+pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder};
+#[cfg(feature = "capture")]
+pub use error::CaptureStep;
 pub use error::Error;
 pub use flow::{Flow, GiveUp};
+pub use frame::Frame;
 pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
+#[cfg(feature = "capture")]
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
 pub use record::{
     Direction, DnsInfo, EndReason, FlowRecord, FlowTuple, HttpInfo, L4Proto, SshInfo, TlsQuicInfo,
 };
-pub use tracker::{FlowEvent, Tracker, TrackerConfig, TrackerStats};
+pub use tracker::{DropCounts, EndCounts, FlowEvent, Tracker, TrackerConfig, TrackerStats};
 
 /// The repository README's Rust snippets, compiled and run as doctests (only under
 /// `cargo test --doc`: the crate's rendered docs do not include the README).

@@ -323,9 +323,10 @@ impl<'f> TlsQuic<'f> {
 }
 
 /// nDPI's rating of a negotiated TLS cipher (`ndpi_cipher_weakness`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum CipherWeakness {
     /// Not known to be weak (or no cipher negotiated yet).
     #[default]

@@ -1,55 +1,142 @@
 //! Whole-file classification: the shortest path from a capture file to its flow records.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
-use crate::{Capture, Detector, Error, FlowEvent, Next, Tracker, TrackerConfig};
+use crate::{
+    Capture, Detector, Error, FlowEvent, FlowRecord, LinkType, Next, Tracker, TrackerConfig,
+    TrackerStats,
+};
 
-/// The events of every flow in a capture file, and why reading stopped early, if it did.
-#[derive(Debug)]
-pub struct FileEvents {
-    /// Every event in order: each flow's `Classified`, any `Periodic`, then its `Ended`.
-    pub events: Vec<FlowEvent>,
-    /// The read error that ended the file early (truncation, ...), after which the flows seen
-    /// so far were still ended and reported.
-    pub error: Option<Error>,
+/// The events of every flow of a capture file, read as they are consumed: see
+/// [`classify_file`].
+pub struct FileEvents<'d> {
+    capture: Capture,
+    link: LinkType,
+    tracker: Tracker<'d>,
+    pending: VecDeque<FlowEvent>,
+    /// The error to yield once `pending` is empty, after which the iterator is done.
+    error: Option<Error>,
+    /// The file is read to its end (or to an error): no more frames are read.
+    read: bool,
+    done: bool,
 }
 
-impl FileEvents {
-    /// The final records: one per flow, in the order flows ended.
-    pub fn records(&self) -> impl Iterator<Item = &crate::FlowRecord> {
-        self.events.iter().filter_map(|e| match e {
-            FlowEvent::Ended(record) => Some(record),
-            _ => None,
+impl<'d> FileEvents<'d> {
+    /// The final records: one per flow, in the order flows ended, and the error that ended
+    /// the file early, if any, last.
+    pub fn records(self) -> impl Iterator<Item = Result<FlowRecord, Error>> + 'd {
+        self.filter_map(|event| match event {
+            Ok(FlowEvent::Ended(record)) => Some(Ok(record)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
         })
+    }
+
+    /// The tracker's counters so far.
+    pub fn stats(&self) -> &TrackerStats {
+        self.tracker.stats()
+    }
+
+    /// The capture being read (its name, frames read so far).
+    pub fn capture(&self) -> &Capture {
+        &self.capture
     }
 }
 
-/// Classifies a whole capture file with `detector`. A file that cannot be opened, or whose
-/// link type is not supported, is an error; a read error later on is reported in
-/// [`FileEvents::error`] together with every flow seen before it.
-pub fn classify_file(
-    detector: &Detector,
+impl Iterator for FileEvents<'_> {
+    type Item = Result<FlowEvent, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some(Ok(event));
+            }
+            if self.read {
+                if self.done {
+                    return None;
+                }
+                self.done = true;
+                return self.error.take().map(Err);
+            }
+            match self.capture.next_frame() {
+                Ok(Next::Frame(frame)) => {
+                    if let Err(e) = self.tracker.process(self.link, frame) {
+                        // nDPI could not allocate: nothing sensible follows.
+                        self.read = true;
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+                Ok(Next::End | Next::Timeout) => {
+                    self.read = true;
+                    self.tracker.finish();
+                }
+                Err(e) => {
+                    // The flows seen so far still end, and are reported before the error.
+                    self.read = true;
+                    self.error = Some(e);
+                    self.tracker.finish();
+                }
+            }
+            self.pending.extend(self.tracker.drain_events());
+        }
+    }
+}
+
+impl std::iter::FusedIterator for FileEvents<'_> {}
+
+impl std::fmt::Debug for FileEvents<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileEvents")
+            .field("capture", &self.capture)
+            .field("pending", &self.pending.len())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Classifies a capture file with `detector`, lazily: frames are read as the events are
+/// consumed, so a file of any size runs in the tracker's memory.
+///
+/// A file that cannot be opened, or whose link type is not supported, is an error here. The
+/// iterator then yields every event in order (each flow's `Classified`, any `Periodic`, then
+/// its `Ended`). A read error (a truncated file, ...) ends the file early: the flows seen so
+/// far still end with [`EndReason::CaptureEnd`](crate::EndReason::CaptureEnd) and are
+/// yielded, and the error comes last. `collect::<Result<Vec<_>, _>>()` thus keeps nothing of a
+/// damaged file; iterate to keep its flows and its error.
+///
+/// ```
+/// use ndpi::{classify_file, Detector, FlowEvent, TrackerConfig};
+///
+/// let detector = Detector::new()?;
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/loopback.pcap");
+/// for event in classify_file(&detector, path, TrackerConfig::ndpi_reader_offline())? {
+///     if let FlowEvent::Ended(record) = event? {
+///         println!("{} {:?}", record.l7_proto_name, record.host_server_name);
+///     }
+/// }
+/// # Ok::<(), ndpi::Error>(())
+/// ```
+pub fn classify_file<'d>(
+    detector: &'d Detector,
     path: impl AsRef<Path>,
     config: TrackerConfig,
-) -> Result<FileEvents, Error> {
-    let mut capture = Capture::open_file(path)?;
-    let link = capture.link_type().map_err(|dlt| Error::Capture {
-        source_name: capture.name().to_owned(),
-        reason: format!("unsupported link type (DLT {dlt})"),
-    })?;
-    let mut tracker = Tracker::new(detector, config);
-    let mut events = Vec::new();
-    let error = loop {
-        match capture.next_frame() {
-            Ok(Next::Frame(frame)) => {
-                tracker.process(link, frame.data, frame.wire_len, frame.time_ms)?;
-                events.extend(tracker.drain_events());
-            }
-            Ok(Next::End | Next::Timeout) => break None,
-            Err(e) => break Some(e),
-        }
-    };
-    tracker.finish();
-    events.extend(tracker.drain_events());
-    Ok(FileEvents { events, error })
+) -> Result<FileEvents<'d>, Error> {
+    let capture = Capture::open_file(path)?;
+    let link = capture
+        .link_type()
+        .map_err(|dlt| Error::UnsupportedLinkType {
+            source_name: capture.name().to_owned(),
+            dlt,
+        })?;
+    Ok(FileEvents {
+        capture,
+        link,
+        tracker: Tracker::new(detector, config),
+        pending: VecDeque::new(),
+        error: None,
+        read: false,
+        done: false,
+    })
 }

@@ -8,9 +8,10 @@ use std::os::raw::c_char;
 use crate::sys;
 
 /// An nDPI protocol ID (`NDPI_PROTOCOL_*`), e.g. 7 for HTTP. Serializes as the number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-#[serde(transparent)]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct ProtocolId(pub u16);
 
 impl ProtocolId {
@@ -110,6 +111,7 @@ pub struct Breed(pub u32);
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Confidence(pub u32);
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for Confidence {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.name())
@@ -155,6 +157,7 @@ impl Risk {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Risks(pub u64);
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for Risks {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(self.iter().map(Risk::name))

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
+#[cfg(feature = "serde")]
 use serde::Serialize;
 
 use crate::{CipherWeakness, Confidence, Flow, ProtocolId, Risks, Text};
@@ -20,12 +21,13 @@ use crate::{CipherWeakness, Confidence, Flow, ProtocolId, Risks, Text};
 ///
 /// New fields may be added in minor releases (`#[non_exhaustive]`): build records from
 /// [`FlowRecord::default`] and set the fields you need.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct FlowRecord {
     /// The flow's L4 protocol, endpoints and VLAN.
-    #[serde(flatten)]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub tuple: FlowTuple,
     /// Packets from client to server.
     pub cli2srv_packets: u64,
@@ -63,16 +65,16 @@ pub struct FlowRecord {
     /// Locality of the endpoints against the configured local networks.
     pub direction: Direction,
     /// HTTP metadata, for HTTP flows (including `HTTP.X` sub-protocols).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub http: Option<Box<HttpInfo>>,
     /// DNS metadata, for DNS flows.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub dns: Option<Box<DnsInfo>>,
     /// SSH metadata, for SSH flows.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub ssh: Option<Box<SshInfo>>,
     /// TLS or QUIC metadata, for TLS, QUIC, DTLS and TLS-wrapped mail flows.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub tls_quic: Option<Box<TlsQuicInfo>>,
     /// Why the record was emitted; `None` while the flow is still active.
     pub end_reason: Option<EndReason>,
@@ -131,7 +133,8 @@ impl FlowRecord {
 /// What identifies a flow on the wire: its L4 protocol, client and server endpoints (the client
 /// sent the first packet) and VLAN. [`FlowRecord`] and flowlua's alerts embed it; it serializes
 /// inline (`l4_proto`, `cli_ip`, `cli_port`, `srv_ip`, `srv_port`, `vlan_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct FlowTuple {
     /// IANA L4 protocol.
@@ -165,9 +168,10 @@ impl Default for FlowTuple {
 
 /// An IANA protocol number as carried in IPv4's protocol and IPv6's next-header field
 /// (6 TCP, 17 UDP, ...). Serializes as the number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-#[serde(transparent)]
+#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct L4Proto(pub u8);
 
 impl L4Proto {
@@ -206,24 +210,25 @@ impl fmt::Display for L4Proto {
 }
 
 /// Which endpoints of a flow are local, per the configured local networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Direction {
     /// Both endpoints are local.
-    #[serde(rename = "local@local")]
+    #[cfg_attr(feature = "serde", serde(rename = "local@local"))]
     LocalToLocal,
     /// Client local, server remote.
-    #[serde(rename = "local@remote")]
+    #[cfg_attr(feature = "serde", serde(rename = "local@remote"))]
     LocalToRemote,
     /// Client remote, server local.
-    #[serde(rename = "remote@local")]
+    #[cfg_attr(feature = "serde", serde(rename = "remote@local"))]
     RemoteToLocal,
     /// Neither endpoint is local.
-    #[serde(rename = "remote2remote")]
+    #[cfg_attr(feature = "serde", serde(rename = "remote2remote"))]
     RemoteToRemote,
     /// No local networks are configured.
     #[default]
-    #[serde(rename = "unknown")]
+    #[cfg_attr(feature = "serde", serde(rename = "unknown"))]
     Unknown,
 }
 
@@ -241,9 +246,10 @@ impl Direction {
 }
 
 /// Why a flow record was emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
-#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EndReason {
     /// No packet for longer than the idle timeout (packet time).
     Idle,
@@ -271,7 +277,8 @@ impl EndReason {
 }
 
 /// HTTP metadata, under the spec's short keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct HttpInfo {
@@ -292,7 +299,8 @@ pub struct HttpInfo {
 }
 
 /// DNS metadata, under the spec's short keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct DnsInfo {
@@ -315,7 +323,8 @@ pub struct DnsInfo {
 }
 
 /// SSH metadata, under the spec's short keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct SshInfo {
@@ -331,7 +340,8 @@ pub struct SshInfo {
 
 /// TLS/QUIC metadata, under the spec's short keys (the certificate's fields under ntopng's
 /// spellings: `issuerDN`, `subjectDN`, `notBefore`, `notAfter`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[non_exhaustive]
 pub struct TlsQuicInfo {
@@ -340,20 +350,20 @@ pub struct TlsQuicInfo {
     /// Names from the server certificate (subject alternative names), comma-separated.
     pub server_names: Option<String>,
     /// Certificate issuer DN.
-    #[serde(rename = "issuerDN")]
+    #[cfg_attr(feature = "serde", serde(rename = "issuerDN"))]
     pub issuer_dn: Option<String>,
     /// Certificate subject DN.
-    #[serde(rename = "subjectDN")]
+    #[cfg_attr(feature = "serde", serde(rename = "subjectDN"))]
     pub subject_dn: Option<String>,
     /// JA3 client fingerprint.
     pub ja3_client: Option<String>,
     /// JA3S server fingerprint.
     pub ja3_server: Option<String>,
     /// Certificate validity start, Unix seconds.
-    #[serde(rename = "notBefore")]
+    #[cfg_attr(feature = "serde", serde(rename = "notBefore"))]
     pub not_before: Option<u32>,
     /// Certificate validity end, Unix seconds.
-    #[serde(rename = "notAfter")]
+    #[cfg_attr(feature = "serde", serde(rename = "notAfter"))]
     pub not_after: Option<u32>,
     /// The negotiated cipher is weak or insecure.
     pub unsafe_cipher: bool,

@@ -8,6 +8,8 @@
 use std::collections::VecDeque;
 use std::hash::BuildHasherDefault;
 use std::net::IpAddr;
+use std::ops::{AddAssign, Index, IndexMut};
+use std::time::Duration;
 
 use hashlink::linked_hash_map::RawEntryMut;
 use hashlink::LinkedHashMap;
@@ -15,27 +17,44 @@ use rustc_hash::FxHasher;
 
 use crate::decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet};
 use crate::locality::{direction, Cidr};
-use crate::{Detector, EndReason, Error, Flow, FlowRecord, FlowTuple, L4Proto};
+use crate::{Detector, EndReason, Error, Flow, FlowRecord, FlowTuple, Frame, L4Proto};
 
 /// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
 /// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
+///
+/// New settings may be added in any release: start from a preset and change what you need,
+/// with the chainable setters or by assigning fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use ndpi::TrackerConfig;
+///
+/// let config = TrackerConfig::default()
+///     .idle_timeout(Some(Duration::from_secs(120)))
+///     .max_flows(10_000);
+/// let mut offline = TrackerConfig::ndpi_reader_offline();
+/// offline.decode.decode_tunnels = true;
+/// # let _ = (config, offline);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TrackerConfig {
     /// Give up on TCP flows after this many packets without a final classification (80).
     pub max_tcp_packets: u32,
     /// Give up on UDP flows after this many packets (24).
     pub max_udp_packets: u32,
     /// End flows idle for longer than this, in packet time (30 s). `None`: never.
-    pub idle_timeout_ms: Option<u64>,
+    pub idle_timeout: Option<Duration>,
     /// End TCP flows on RST, or once both sides sent FIN, after a short linger that absorbs
     /// the last ACKs (on by default).
     pub tcp_end: bool,
     /// How long a closed TCP flow lingers for trailing packets (1 s of packet time).
-    pub tcp_close_linger_ms: u64,
+    pub tcp_close_linger: Duration,
     /// At most this many flows at once; the least recently active is evicted (1,000,000).
     pub max_flows: usize,
-    /// Emit a periodic event for each flow every this many ms of its activity. `None`: never.
-    pub periodic_interval_ms: Option<u64>,
+    /// Emit a [`FlowEvent::Periodic`] for each flow every this much of its packet time.
+    /// `None` (the default): never.
+    pub periodic_interval: Option<Duration>,
     /// Frame decoding options (tunnel decapsulation).
     pub decode: DecodeOptions,
     /// Local networks, for [`FlowRecord::direction`].
@@ -47,11 +66,11 @@ impl Default for TrackerConfig {
         TrackerConfig {
             max_tcp_packets: 80,
             max_udp_packets: 24,
-            idle_timeout_ms: Some(30_000),
+            idle_timeout: Some(Duration::from_secs(30)),
             tcp_end: true,
-            tcp_close_linger_ms: 1_000,
+            tcp_close_linger: Duration::from_secs(1),
             max_flows: 1_000_000,
-            periodic_interval_ms: None,
+            periodic_interval: None,
             decode: DecodeOptions::default(),
             local_networks: Vec::new(),
         }
@@ -64,11 +83,70 @@ impl TrackerConfig {
     /// FIN/RST do not end them.
     pub fn ndpi_reader_offline() -> Self {
         TrackerConfig {
-            idle_timeout_ms: None,
+            idle_timeout: None,
             tcp_end: false,
             ..TrackerConfig::default()
         }
     }
+
+    /// Sets [`max_tcp_packets`](TrackerConfig::max_tcp_packets).
+    pub fn max_tcp_packets(mut self, packets: u32) -> Self {
+        self.max_tcp_packets = packets;
+        self
+    }
+
+    /// Sets [`max_udp_packets`](TrackerConfig::max_udp_packets).
+    pub fn max_udp_packets(mut self, packets: u32) -> Self {
+        self.max_udp_packets = packets;
+        self
+    }
+
+    /// Sets [`idle_timeout`](TrackerConfig::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`tcp_end`](TrackerConfig::tcp_end).
+    pub fn tcp_end(mut self, on: bool) -> Self {
+        self.tcp_end = on;
+        self
+    }
+
+    /// Sets [`tcp_close_linger`](TrackerConfig::tcp_close_linger).
+    pub fn tcp_close_linger(mut self, linger: Duration) -> Self {
+        self.tcp_close_linger = linger;
+        self
+    }
+
+    /// Sets [`max_flows`](TrackerConfig::max_flows).
+    pub fn max_flows(mut self, flows: usize) -> Self {
+        self.max_flows = flows;
+        self
+    }
+
+    /// Sets [`periodic_interval`](TrackerConfig::periodic_interval).
+    pub fn periodic_interval(mut self, interval: Option<Duration>) -> Self {
+        self.periodic_interval = interval;
+        self
+    }
+
+    /// Sets [`decode`](TrackerConfig::decode).
+    pub fn decode(mut self, options: DecodeOptions) -> Self {
+        self.decode = options;
+        self
+    }
+
+    /// Sets [`local_networks`](TrackerConfig::local_networks).
+    pub fn local_networks(mut self, networks: impl IntoIterator<Item = Cidr>) -> Self {
+        self.local_networks = networks.into_iter().collect();
+        self
+    }
+}
+
+/// A duration in whole milliseconds of packet time, saturating.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// What happened to a flow, with a snapshot of its record. Every flow gets exactly one
@@ -93,17 +171,20 @@ impl FlowEvent {
     }
 }
 
-/// Counters of everything the tracker saw and did.
+/// Counters of everything the tracker saw and did. Stats of several trackers (e.g. one per
+/// thread) add up with `+=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrackerStats {
-    /// Frames given to [`Tracker::process`].
+    /// Frames given to [`Tracker::process`] (or to `process_packet` and `count_dropped`).
     pub frames: u64,
     /// Their wire lengths, summed.
     pub wire_bytes: u64,
     /// Frames that became packets of a flow.
     pub packets: u64,
-    /// Frames dropped, by reason (indexed like [`DropReason::ALL`]).
-    pub dropped: [u64; DropReason::ALL.len()],
+    /// Frames dropped, by reason.
+    pub dropped: DropCounts,
     /// Packets handed to nDPI.
     pub dpi_packets: u64,
     /// Frames whose timestamp was earlier than the previous one (clamped, as the reference).
@@ -111,24 +192,155 @@ pub struct TrackerStats {
     /// Flows created.
     pub flows_created: u64,
     /// Flows ended, by reason.
-    pub flows_ended: [u64; 5],
+    pub flows_ended: EndCounts,
     /// Flows whose classification was guessed at give-up.
     pub flows_guessed: u64,
-    /// Most flows tracked at once.
+    /// Most flows tracked at once. Summed when stats add up: for trackers running side by
+    /// side, a bound of how many they held at once.
     pub max_active_flows: u64,
 }
 
 impl TrackerStats {
     /// Frames dropped for `reason`.
     pub fn dropped(&self, reason: DropReason) -> u64 {
-        self.dropped[reason as usize]
+        self.dropped[reason]
     }
 
     /// Flows ended for `reason`.
     pub fn ended(&self, reason: EndReason) -> u64 {
-        self.flows_ended[reason as usize]
+        self.flows_ended[reason]
     }
 }
+
+impl AddAssign<&TrackerStats> for TrackerStats {
+    fn add_assign(&mut self, other: &TrackerStats) {
+        let TrackerStats {
+            frames,
+            wire_bytes,
+            packets,
+            dropped,
+            dpi_packets,
+            timestamps_backwards,
+            flows_created,
+            flows_ended,
+            flows_guessed,
+            max_active_flows,
+        } = other;
+        self.frames += frames;
+        self.wire_bytes += wire_bytes;
+        self.packets += packets;
+        self.dropped += dropped;
+        self.dpi_packets += dpi_packets;
+        self.timestamps_backwards += timestamps_backwards;
+        self.flows_created += flows_created;
+        self.flows_ended += flows_ended;
+        self.flows_guessed += flows_guessed;
+        self.max_active_flows += max_active_flows;
+    }
+}
+
+impl AddAssign for TrackerStats {
+    fn add_assign(&mut self, other: TrackerStats) {
+        *self += &other;
+    }
+}
+
+/// A counter per reason, indexable by the reason: `counts[reason]`.
+macro_rules! counts {
+    ($(#[$doc:meta])* $name:ident, $reason:ident, $all:expr, $index:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+        pub struct $name([u64; $all.len()]);
+
+        impl $name {
+            /// Every reason with its count (zero or not), in the order of the reasons.
+            pub fn iter(&self) -> impl Iterator<Item = ($reason, u64)> + '_ {
+                $all.into_iter().map(|reason| (reason, self[reason]))
+            }
+
+            /// The reasons counted at least once, with their counts.
+            pub fn nonzero(&self) -> impl Iterator<Item = ($reason, u64)> + '_ {
+                self.iter().filter(|(_, n)| *n > 0)
+            }
+
+            /// All reasons together.
+            pub fn total(&self) -> u64 {
+                self.0.iter().sum()
+            }
+        }
+
+        impl Index<$reason> for $name {
+            type Output = u64;
+            fn index(&self, reason: $reason) -> &u64 {
+                &self.0[($index)(reason)]
+            }
+        }
+
+        impl IndexMut<$reason> for $name {
+            fn index_mut(&mut self, reason: $reason) -> &mut u64 {
+                &mut self.0[($index)(reason)]
+            }
+        }
+
+        impl AddAssign<&$name> for $name {
+            fn add_assign(&mut self, other: &$name) {
+                for (a, b) in self.0.iter_mut().zip(other.0) {
+                    *a += b;
+                }
+            }
+        }
+
+        impl AddAssign for $name {
+            fn add_assign(&mut self, other: $name) {
+                *self += &other;
+            }
+        }
+
+        /// One JSON object: each reason's `as_str()` spelling and its count.
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = serializer.serialize_map(Some(self.0.len()))?;
+                for (reason, n) in self.iter() {
+                    map.serialize_entry(reason.as_str(), &n)?;
+                }
+                map.end()
+            }
+        }
+    };
+}
+
+counts!(
+    /// Frames dropped, per [`DropReason`]: `stats.dropped[DropReason::NotIp]`.
+    DropCounts,
+    DropReason,
+    DropReason::ALL,
+    |reason: DropReason| reason as usize
+);
+
+/// Every end reason, in the order [`EndCounts`] lists them.
+const END_REASONS: [EndReason; 5] = [
+    EndReason::Idle,
+    EndReason::Fin,
+    EndReason::Rst,
+    EndReason::Evicted,
+    EndReason::CaptureEnd,
+];
+
+counts!(
+    /// Flows ended, per [`EndReason`]: `stats.flows_ended[EndReason::Idle]`.
+    EndCounts,
+    EndReason,
+    END_REASONS,
+    |reason: EndReason| match reason {
+        EndReason::Idle => 0,
+        EndReason::Fin => 1,
+        EndReason::Rst => 2,
+        EndReason::Evicted => 3,
+        EndReason::CaptureEnd => 4,
+    }
+);
 
 /// The bidirectional flow key: VLAN, L4 protocol and the two endpoints in canonical order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,11 +380,11 @@ type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>
 /// Tracks flows from raw frames and classifies them with one [`Detector`].
 ///
 /// ```no_run
-/// use ndpi::{Detector, LinkType, Tracker, TrackerConfig};
+/// use ndpi::{Detector, Frame, LinkType, Tracker, TrackerConfig};
 /// let detector = Detector::new()?;
 /// let mut tracker = Tracker::new(&detector, TrackerConfig::default());
-/// # let (frame, wire_len, time_ms) = (&[0u8; 64][..], 64, 0);
-/// tracker.process(LinkType::Ethernet, frame, wire_len, time_ms)?;
+/// # let (data, time_ms) = (&[0u8; 64][..], 0);
+/// tracker.process(LinkType::Ethernet, Frame::new(data, time_ms))?;
 /// tracker.finish();
 /// for event in tracker.drain_events() {
 ///     println!("{}", serde_json::to_string(event.record()).unwrap());
@@ -223,16 +435,46 @@ impl<'d> Tracker<'d> {
         self.events.drain(..)
     }
 
-    /// Processes one captured frame. `frame` is the captured bytes, `wire_len` the frame's
-    /// length on the wire, `time_ms` its timestamp. Undecodable frames are counted in
+    /// Processes one captured frame: decodes it with the configured [`DecodeOptions`], then
+    /// goes on as [`process_packet`](Tracker::process_packet). Undecodable frames are counted in
     /// [`TrackerStats::dropped`]; the error is only for nDPI allocation failure.
-    pub fn process(
-        &mut self,
-        link: LinkType,
-        frame: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Error> {
+    pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
+        match decode(link, frame.data, self.config.decode) {
+            Ok(packet) => self.process_packet(&packet, frame.wire_len, frame.time_ms),
+            Err(reason) => {
+                self.count_dropped(reason, frame.wire_len, frame.time_ms);
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts a frame that did not decode (see [`decode()`]) as [`process`](Tracker::process)
+    /// would: its time moves the clock, its bytes and `reason` are counted.
+    pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {
+        self.tick(wire_len, time_ms);
+        self.stats.dropped[reason] += 1;
+    }
+
+    /// Moves the tracker's clock forward to `time_ms` without a frame (an earlier time does
+    /// nothing), ending the flows that are idle or done lingering by then. For a quiet live
+    /// link, or for several trackers sharing one capture: hand each the capture's latest time
+    /// before its frame, and they clamp times exactly as one tracker of the whole capture.
+    pub fn advance_to(&mut self, time_ms: u64) {
+        if time_ms > self.last_time_ms {
+            self.last_time_ms = time_ms;
+            self.expire(time_ms);
+        }
+    }
+
+    /// The tracker's clock: the latest frame time seen (or given to
+    /// [`advance_to`](Tracker::advance_to)), in ms.
+    pub fn time_ms(&self) -> u64 {
+        self.last_time_ms
+    }
+
+    /// Counts one frame and moves the clock: a timestamp earlier than the clock counts as at
+    /// the clock (as the reference reader does). Returns the frame's time.
+    fn tick(&mut self, wire_len: u32, time_ms: u64) -> u64 {
         self.stats.frames += 1;
         self.stats.wire_bytes += u64::from(wire_len);
         let now = if time_ms < self.last_time_ms {
@@ -243,16 +485,23 @@ impl<'d> Tracker<'d> {
         };
         self.last_time_ms = now;
         self.expire(now);
+        now
+    }
 
-        let packet = match decode(link, frame, self.config.decode) {
-            Ok(packet) => packet,
-            Err(reason) => {
-                self.stats.dropped[reason as usize] += 1;
-                return Ok(());
-            }
-        };
+    /// Processes one packet decoded already (by [`decode()`], with any options), of a frame of
+    /// `wire_len` bytes on the wire captured at `time_ms`: the part of
+    /// [`process`](Tracker::process) after decoding, for callers that decode frames themselves
+    /// (e.g. to pick a tracker per packet) and should not decode them twice. The error is only
+    /// for nDPI allocation failure.
+    pub fn process_packet(
+        &mut self,
+        packet: &Packet<'_>,
+        wire_len: u32,
+        time_ms: u64,
+    ) -> Result<(), Error> {
+        let now = self.tick(wire_len, time_ms);
         self.stats.packets += 1;
-        let key = FlowKey::of(&packet);
+        let key = FlowKey::of(packet);
         let syn_only = packet
             .tcp_flags
             .is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
@@ -274,15 +523,15 @@ impl<'d> Tracker<'d> {
                     }
                 }
                 let entry = Entry {
-                    record: new_record(&packet, now, &self.config.local_networks),
+                    record: new_record(packet, now, &self.config.local_networks),
                     ndpi: Some(Flow::new(detector)?),
                     fin_from_client: false,
                     fin_from_server: false,
                     closing: None,
                     next_periodic_ms: self
                         .config
-                        .periodic_interval_ms
-                        .map_or(u64::MAX, |i| now.saturating_add(i)),
+                        .periodic_interval
+                        .map_or(u64::MAX, |i| now.saturating_add(millis(i))),
                 };
                 self.stats.flows_created += 1;
                 self.stats.max_active_flows =
@@ -329,7 +578,7 @@ impl<'d> Tracker<'d> {
         }
 
         if now >= entry.next_periodic_ms {
-            let interval = self.config.periodic_interval_ms.unwrap_or(u64::MAX);
+            let interval = self.config.periodic_interval.map_or(u64::MAX, millis);
             entry.next_periodic_ms = now.saturating_add(interval);
             self.events.push(FlowEvent::Periodic(snapshot(entry)));
         }
@@ -351,8 +600,10 @@ impl<'d> Tracker<'d> {
             };
             if let (Some(reason), None) = (reason, entry.closing) {
                 entry.closing = Some(reason);
-                self.closing
-                    .push_back((key, now.saturating_add(self.config.tcp_close_linger_ms)));
+                self.closing.push_back((
+                    key,
+                    now.saturating_add(millis(self.config.tcp_close_linger)),
+                ));
             }
         }
         Ok(())
@@ -369,7 +620,7 @@ impl<'d> Tracker<'d> {
 
     /// Ends idle flows and closed TCP flows whose linger has passed.
     fn expire(&mut self, now: u64) {
-        if let Some(idle) = self.config.idle_timeout_ms {
+        if let Some(idle) = self.config.idle_timeout.map(millis) {
             while let Some((key, entry)) = self.flows.front() {
                 if entry.record.last_seen_ms.saturating_add(idle) >= now {
                     break;
@@ -405,7 +656,7 @@ impl<'d> Tracker<'d> {
                 .push(FlowEvent::Classified(entry.record.clone()));
         }
         entry.record.end_reason = Some(reason);
-        self.stats.flows_ended[reason as usize] += 1;
+        self.stats.flows_ended[reason] += 1;
         self.events.push(FlowEvent::Ended(entry.record));
     }
 }

@@ -67,6 +67,16 @@ fn a_truncated_file_reports_name_and_offset_after_the_good_frames() {
         "{text}"
     );
     assert!(text.contains(&format!("after frame {good}")), "{text}");
+    // libpcap's error is kept as the cause, the step and position as data.
+    let cause = std::error::Error::source(&err).expect("a cause");
+    assert!(cause.downcast_ref::<pcap::Error>().is_some(), "{cause:?}");
+    match &err {
+        ndpi::Error::Capture {
+            step: ndpi::CaptureStep::Read { frames, offset },
+            ..
+        } => assert_eq!((*frames, offset.is_some()), (good, true)),
+        other => panic!("unexpected error {other:?}"),
+    }
 }
 
 #[test]
@@ -107,10 +117,7 @@ fn a_live_read_on_an_idle_interface_returns_at_the_timeout() {
         eprintln!("skipped: live capture needs root");
         return;
     }
-    let options = ndpi::LiveOptions {
-        read_timeout_ms: 100,
-        ..Default::default()
-    };
+    let options = ndpi::LiveOptions::default().read_timeout(std::time::Duration::from_millis(100));
     let mut capture = Capture::open_live("lo", &options).expect("lo opens as root");
     // A filter nothing on this machine matches keeps the interface idle for us.
     capture
@@ -131,4 +138,28 @@ fn a_live_read_on_an_idle_interface_returns_at_the_timeout() {
 extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn classify_file_yields_a_truncated_files_flows_then_its_error() {
+    let whole = std::fs::read(loopback_pcap()).unwrap();
+    let path = scratch("cut-events.pcap", &whole[..whole.len() / 2]);
+    let detector = ndpi::Detector::new().unwrap();
+    let config = ndpi::TrackerConfig::ndpi_reader_offline();
+    let events: Vec<_> = ndpi::classify_file(&detector, &path, config)
+        .unwrap()
+        .collect();
+    let (last, before) = events.split_last().expect("events");
+    assert!(
+        matches!(last, Err(Error::Capture { .. })),
+        "the error comes last: {last:?}"
+    );
+    assert!(before.iter().all(Result::is_ok));
+    let ended = before
+        .iter()
+        .filter(|e| matches!(e, Ok(ndpi::FlowEvent::Ended(_))))
+        .count();
+    assert!(ended > 0, "the flows before the cut are reported");
+    // A file that cannot be opened is an error before any event.
+    assert!(ndpi::classify_file(&detector, "/nonexistent.pcap", Default::default()).is_err());
 }

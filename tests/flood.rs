@@ -7,7 +7,7 @@ mod common;
 use std::net::Ipv4Addr;
 
 use common::frames::udp;
-use ndpi::{Detector, EndReason, FlowEvent, LinkType, Tracker, TrackerConfig};
+use ndpi::{Detector, EndReason, FlowEvent, Frame, LinkType, Tracker, TrackerConfig};
 
 const FLOWS: u32 = 1_000_000;
 const CAP: usize = 100_000;
@@ -25,11 +25,7 @@ fn rss_bytes() -> u64 {
 #[test]
 fn a_million_flows_stay_within_the_cap_and_the_memory_bound() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_flows: CAP,
-        idle_timeout_ms: None,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_flows(CAP).idle_timeout(None);
     let mut tracker = Tracker::new(&detector, config);
     let before = rss_bytes();
     let mut evicted = 0u64;
@@ -42,7 +38,7 @@ fn a_million_flows_stay_within_the_cap_and_the_memory_bound() {
             b"flood",
         );
         tracker
-            .process(LinkType::Ethernet, &frame, frame.len() as u32, u64::from(i))
+            .process(LinkType::Ethernet, Frame::new(&frame, u64::from(i)))
             .unwrap();
         evicted += tracker
             .drain_events()

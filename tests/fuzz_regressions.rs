@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use common::frames::udp;
 use common::reference_detector;
-use ndpi::{Capture, Detector, FlowEvent, LinkType, Next, Tracker, TrackerConfig};
+use ndpi::{Capture, Detector, FlowEvent, Frame, LinkType, Next, Tracker, TrackerConfig};
 
 fn regressions() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-regressions")
@@ -69,7 +69,7 @@ fn record_totals_saturate_at_the_counter_limit() {
         b"x",
     );
     tracker
-        .process(LinkType::Ethernet, &frame, frame.len() as u32, 0)
+        .process(LinkType::Ethernet, Frame::new(&frame, 0))
         .unwrap();
     tracker.finish();
     let mut record = match tracker.drain_events().next_back() {

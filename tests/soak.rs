@@ -6,7 +6,7 @@
 #[path = "../benches/corpus.rs"]
 mod corpus;
 
-use ndpi::{Detector, FlowEvent, LinkType, Tracker, TrackerConfig};
+use ndpi::{Detector, FlowEvent, Frame, LinkType, Tracker, TrackerConfig};
 
 const PASSES: u64 = 20;
 
@@ -30,9 +30,11 @@ fn twenty_passes_over_the_corpus_do_not_grow_memory() {
             tracker
                 .process(
                     LinkType::Ethernet,
-                    &f.data,
-                    f.wire_len,
-                    f.time_ms + pass * span,
+                    Frame {
+                        data: &f.data,
+                        wire_len: f.wire_len,
+                        time_ms: f.time_ms + pass * span,
+                    },
                 )
                 .unwrap();
             ended += tracker

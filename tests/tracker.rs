@@ -4,10 +4,11 @@
 mod common;
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use common::frames::{tcp, udp};
 use ndpi::{
-    Detector, DropReason, EndReason, FlowEvent, FlowRecord, LinkType, Tracker, TrackerConfig,
+    Detector, DropReason, EndReason, FlowEvent, FlowRecord, Frame, LinkType, Tracker, TrackerConfig,
 };
 
 const A: (Ipv4Addr, u16) = (Ipv4Addr::new(10, 0, 0, 1), 40000);
@@ -20,7 +21,7 @@ const RST: u8 = 0x04;
 
 fn feed(tracker: &mut Tracker<'_>, frame: &[u8], time_ms: u64) {
     tracker
-        .process(LinkType::Ethernet, frame, frame.len() as u32, time_ms)
+        .process(LinkType::Ethernet, Frame::new(frame, time_ms))
         .unwrap();
 }
 
@@ -61,10 +62,7 @@ fn client_is_the_first_sender_and_counters_follow_direction() {
 #[test]
 fn detection_gives_up_after_the_udp_limit_and_says_classified_once() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_udp_packets: 5,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_udp_packets(5);
     let mut tracker = Tracker::new(&detector, config);
     for i in 0..10 {
         feed(&mut tracker, &udp(A, B, &[0x5a; 40]), 1_000 + i);
@@ -111,10 +109,7 @@ fn every_flow_is_classified_exactly_once_before_it_ends() {
 #[test]
 fn idle_flows_end_after_the_timeout_of_packet_time() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        idle_timeout_ms: Some(30_000),
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().idle_timeout(Some(Duration::from_secs(30)));
     let mut tracker = Tracker::new(&detector, config);
     feed(&mut tracker, &udp(A, B, b"x"), 0);
     feed(&mut tracker, &udp(A, (B.0, 1), b"y"), 20_000);
@@ -180,10 +175,7 @@ fn tcp_rst_ends_and_a_new_syn_starts_a_new_flow() {
 #[test]
 fn a_full_table_evicts_the_least_recently_active_flow() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        max_flows: 2,
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().max_flows(2);
     let mut tracker = Tracker::new(&detector, config);
     feed(&mut tracker, &udp(A, (B.0, 1), b"1"), 0);
     feed(&mut tracker, &udp(A, (B.0, 2), b"2"), 1);
@@ -201,10 +193,7 @@ fn a_full_table_evicts_the_least_recently_active_flow() {
 #[test]
 fn periodic_events_follow_the_interval_of_flow_time() {
     let detector = Detector::new().unwrap();
-    let config = TrackerConfig {
-        periodic_interval_ms: Some(60_000),
-        ..TrackerConfig::default()
-    };
+    let config = TrackerConfig::default().periodic_interval(Some(Duration::from_secs(60)));
     let mut tracker = Tracker::new(&detector, config);
     for t in (0..=130_000).step_by(10_000) {
         feed(&mut tracker, &udp(A, B, b"tick"), t);
@@ -261,4 +250,56 @@ fn a_flow_that_never_finishes_detection_is_still_reported() {
         (ndpi::L4Proto(253), 500)
     );
     assert_eq!(flow.end_reason, Some(EndReason::CaptureEnd));
+}
+
+#[test]
+fn advance_to_moves_the_clock_without_a_frame() {
+    let detector = Detector::new().unwrap();
+    let mut tracker = Tracker::new(&detector, TrackerConfig::default());
+    feed(&mut tracker, &udp(A, B, b"x"), 1_000);
+    tracker.advance_to(500); // an earlier time does nothing
+    assert_eq!(tracker.time_ms(), 1_000);
+    assert!(ended(&mut tracker).is_empty());
+    // 30 s of idle time pass on a quiet link: the flow ends without another frame.
+    tracker.advance_to(31_001);
+    let gone = ended(&mut tracker);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].end_reason, Some(EndReason::Idle));
+    // A frame from before the clock counts as at the clock, once.
+    feed(&mut tracker, &udp(A, B, b"late"), 2_000);
+    assert_eq!(tracker.stats().timestamps_backwards, 1);
+    tracker.finish();
+    let flow = &ended(&mut tracker)[0];
+    assert_eq!((flow.first_seen_ms, flow.last_seen_ms), (31_001, 31_001));
+}
+
+#[test]
+fn stats_are_indexed_by_reason_and_add_up() {
+    let detector = Detector::new().unwrap();
+    let mut one = Tracker::new(&detector, TrackerConfig::default());
+    let mut two = Tracker::new(&detector, TrackerConfig::default());
+    feed(&mut one, &[0u8; 10], 0);
+    feed(&mut one, &udp(A, B, b"x"), 1);
+    feed(&mut two, &[0u8; 10], 0);
+    feed(&mut two, &[0u8; 20], 1);
+    feed(&mut two, &tcp(A, B, SYN, b""), 2);
+    feed(&mut two, &tcp(B, A, RST, b""), 3);
+    feed(&mut two, &udp(A, B, b"after the linger"), 5_000);
+    one.finish();
+    two.finish();
+    let mut sum = one.stats().clone();
+    sum += two.stats();
+    assert_eq!(sum.frames, 7);
+    assert_eq!(sum.dropped[DropReason::TooShort], 3);
+    assert_eq!(sum.dropped.total(), 3);
+    assert_eq!(
+        sum.dropped.nonzero().collect::<Vec<_>>(),
+        [(DropReason::TooShort, 3)]
+    );
+    assert_eq!(sum.dropped.iter().count(), DropReason::ALL.len());
+    assert_eq!(sum.flows_ended[EndReason::CaptureEnd], 2);
+    assert_eq!(sum.flows_ended[EndReason::Rst], 1);
+    assert_eq!(sum.ended(EndReason::Rst), 1);
+    assert_eq!(sum.flows_ended.total(), sum.flows_created);
+    assert_eq!(sum.flows_created, 3);
 }

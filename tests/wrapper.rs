@@ -168,7 +168,10 @@ fn a_chosen_protocol_set_detects_only_those() {
         flow.protocol()
     );
     let bad = Detector::builder().protocols([ProtocolId(9999)]).build();
-    assert!(matches!(bad, Err(Error::InvalidArgument(_))), "{bad:?}");
+    assert!(
+        matches!(bad, Err(Error::UnknownProtocolId(ProtocolId(9999)))),
+        "{bad:?}"
+    );
 }
 
 #[test]
@@ -187,6 +190,12 @@ fn custom_file_errors_name_the_file() {
         other => panic!("unexpected error {other:?}"),
     }
     assert!(err.to_string().contains("/nonexistent/protos.txt"), "{err}");
+    // The cause is kept: the OS error, not its text.
+    let cause = std::error::Error::source(&err).expect("a cause");
+    let io = cause
+        .downcast_ref::<std::io::Error>()
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 }
 
 #[test]

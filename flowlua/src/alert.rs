@@ -14,7 +14,7 @@ pub enum Hook {
     /// Classification is final (detected, or given up and guessed). Runs `check(flow_info)` and
     /// `custom_flow_protocol_detected_script.lua`. Once per flow.
     Detected,
-    /// Every [`periodic_interval`](crate::EngineConfig::periodic_interval) of flow time. Runs
+    /// Every periodic interval of flow time (the `ndpi` crate's `TrackerConfig::periodic_interval`). Runs
     /// `check(flow_info)`, then `periodic_update(flow_info)`, and
     /// `custom_flow_periodic_script.lua`.
     Periodic,

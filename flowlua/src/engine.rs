@@ -22,7 +22,6 @@ pub struct Engine {
     /// Per hook, whether any script runs on it.
     hooks: [bool; 3],
     failures: Failures,
-    periodic_ms: u64,
 }
 
 impl Engine {
@@ -39,7 +38,7 @@ impl Engine {
         };
         let absolute = std::path::absolute(dir).map_err(unreadable)?;
         let names = scripts::find(&absolute).map_err(unreadable)?;
-        let rt = Runtime::new(&config, &absolute).map_err(|e| LoadError::Lua(e.to_string()))?;
+        let rt = Runtime::new(&config, &absolute).map_err(LoadError::Lua)?;
         let mut failures = Failures::new(config.memory_limit);
         let mut loaded = Vec::new();
         for name in names {
@@ -54,7 +53,6 @@ impl Engine {
             hooks: Hook::ALL.map(|hook| loaded.iter().any(|s| !s.entries(hook).is_empty())),
             scripts: loaded,
             failures,
-            periodic_ms: u64::try_from(config.periodic_interval.as_millis()).unwrap_or(u64::MAX),
         })
     }
 
@@ -102,14 +100,6 @@ impl Engine {
         self.hooks[hook.index()]
     }
 
-    /// Whether a [`Hook::Periodic`] call of `record` is due: at least
-    /// [`periodic_interval`](EngineConfig::periodic_interval) of flow time (`last_seen_ms`) has
-    /// passed since `last_run_ms`. Pass the flow's `first_seen_ms` until the first periodic call,
-    /// then the `last_seen_ms` of the record of the last call.
-    pub fn periodic_due(&self, record: &FlowRecord, last_run_ms: u64) -> bool {
-        record.last_seen_ms.saturating_sub(last_run_ms) >= self.periodic_ms
-    }
-
     /// The alerts raised since the last call, oldest first.
     pub fn take_alerts(&mut self) -> Vec<Alert> {
         self.rt.ctx.take_alerts()
@@ -135,7 +125,11 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// Why [`Engine::load`] failed.
+/// Why [`Engine::load`] failed. Each variant keeps its cause as
+/// [`source()`](std::error::Error::source).
+///
+/// Neither `Send` nor `Sync`, like [`Engine`]: mlua's error may carry a cause that is not (an
+/// engine is loaded on the thread that runs it, where its error is handled too).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LoadError {
@@ -146,8 +140,8 @@ pub enum LoadError {
         /// The cause.
         source: io::Error,
     },
-    /// The Lua state could not be set up.
-    Lua(String),
+    /// The Lua state could not be set up: mlua's error.
+    Lua(mlua::Error),
 }
 
 impl fmt::Display for LoadError {
@@ -160,7 +154,7 @@ impl fmt::Display for LoadError {
                     path.display()
                 )
             }
-            LoadError::Lua(message) => write!(f, "cannot set up Lua: {message}"),
+            LoadError::Lua(source) => write!(f, "cannot set up Lua: {source}"),
         }
     }
 }
@@ -169,7 +163,7 @@ impl std::error::Error for LoadError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             LoadError::Dir { source, .. } => Some(source),
-            LoadError::Lua(_) => None,
+            LoadError::Lua(source) => Some(source),
         }
     }
 }

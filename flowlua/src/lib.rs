@@ -21,4 +21,6 @@ pub use alert::{Alert, Hook};
 pub use config::EngineConfig;
 pub use engine::{Engine, LoadError};
 pub use failure::{FailureKind, ScriptFailure};
+/// The `mlua` crate, whose errors [`LoadError::Lua`] carries.
+pub use mlua;
 pub use output::{Output, OutputFn};

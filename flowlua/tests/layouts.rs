@@ -275,29 +275,6 @@ fn missing_ntopng_files_disable_their_hooks() {
 }
 
 #[test]
-fn periodic_calls_are_due_every_interval_of_flow_time() {
-    let dir = scratch(&[]);
-    let config = EngineConfig {
-        periodic_interval: std::time::Duration::from_secs(30),
-        ..EngineConfig::default()
-    };
-    let engine = Engine::load(dir.path(), config).expect("loads");
-    let mut record = tls();
-    let first = record.first_seen_ms;
-    record.last_seen_ms = first + 29_999;
-    assert!(!engine.periodic_due(&record, first));
-    record.last_seen_ms = first + 30_000;
-    assert!(engine.periodic_due(&record, first));
-    assert!(!engine.periodic_due(&record, record.last_seen_ms));
-    // A clock going backwards is never due.
-    assert!(!engine.periodic_due(&record, record.last_seen_ms + 1));
-    // The default is 60 s.
-    let engine = Engine::load(dir.path(), EngineConfig::default()).expect("loads");
-    record.last_seen_ms = first + 59_999;
-    assert!(!engine.periodic_due(&record, first));
-}
-
-#[test]
 fn helper_modules_in_subdirectories_are_required() {
     let helper = "local h = {} function h.big(n) return n > 1000 end return h";
     let check = r#"
@@ -356,4 +333,23 @@ fn an_unreadable_directory_is_an_error() {
         Err(LoadError::Dir { path, .. }) => assert_eq!(path, missing),
         other => panic!("expected a directory error, got {other:?}"),
     }
+}
+
+#[test]
+fn load_errors_keep_their_cause() {
+    use std::error::Error as _;
+    let err = Engine::load("/nonexistent/checks", EngineConfig::default()).unwrap_err();
+    let io = err
+        .source()
+        .and_then(|c| c.downcast_ref::<std::io::Error>())
+        .expect("the OS error is the cause");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("/nonexistent/checks"), "{err}");
+    // A Lua state that cannot be set up keeps mlua's error, not its text.
+    let err = flowlua::LoadError::Lua(flowlua::mlua::Error::runtime("no memory"));
+    let lua = err
+        .source()
+        .and_then(|c| c.downcast_ref::<flowlua::mlua::Error>())
+        .expect("mlua's error is the cause");
+    assert!(matches!(lua, flowlua::mlua::Error::RuntimeError(m) if m == "no memory"));
 }

@@ -223,10 +223,7 @@ fn symbolic_links_cannot_point_outside() {
 
 #[test]
 fn a_smaller_budget_applies() {
-    let config = EngineConfig {
-        instruction_budget: Some(50_000),
-        ..EngineConfig::default()
-    };
+    let config = EngineConfig::default().instruction_budget(Some(50_000));
     let (failure, _) = beside_good_script(&check("for i = 1, 100000 do end"), config);
     assert_eq!(
         failure.message,
@@ -284,10 +281,7 @@ fn io_write_rejects_tables_like_lua() {
 #[test]
 fn output_can_be_discarded() {
     let dir = scratch(&[("talk.lua", &check("print('hidden')"))]);
-    let config = EngineConfig {
-        output: Output::Discard,
-        ..EngineConfig::default()
-    };
+    let config = EngineConfig::default().output(Output::Discard);
     let mut engine = Engine::load(dir.path(), config).expect("loads");
     engine.run(Hook::Detected, &tls());
     assert!(engine.failures().is_empty());

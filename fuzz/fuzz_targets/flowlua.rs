@@ -12,10 +12,7 @@ use ndpi::FlowRecord;
 
 thread_local! {
     static ENGINE: std::cell::RefCell<Engine> = std::cell::RefCell::new({
-        let config = EngineConfig {
-            output: Output::Discard,
-            ..EngineConfig::default()
-        };
+        let config = EngineConfig::default().output(Output::Discard);
         let engine = Engine::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("checks"), config)
             .expect("the fuzz checks load");
         assert!(engine.failures().is_empty(), "{:?}", engine.failures());

@@ -11,9 +11,10 @@
 //! timestamps go backwards.
 
 use std::path::Path;
+use std::time::Duration;
 
 use ndpi::{
-    decode, Capture, Cidr, DecodeOptions, Detector, FlowEvent, LinkType, Next, Tracker,
+    decode, Capture, Cidr, DecodeOptions, Detector, FlowEvent, Frame, LinkType, Next, Tracker,
     TrackerConfig,
 };
 
@@ -36,9 +37,7 @@ const TUNNELS: u8 = 0x80;
 /// The link type and decoder options a link byte selects.
 pub fn link_byte(byte: u8) -> (LinkType, DecodeOptions) {
     let link = LINKS[usize::from(byte & 0x0F) % LINKS.len()];
-    let options = DecodeOptions {
-        decode_tunnels: byte & TUNNELS != 0,
-    };
+    let options = DecodeOptions::default().decode_tunnels(byte & TUNNELS != 0);
     (link, options)
 }
 
@@ -55,17 +54,16 @@ pub fn encode_link(link: LinkType) -> u8 {
 /// the table at 2^n flows (evictions), bit 4 sets a 30 s idle timeout, bit 5 a 1 s periodic
 /// interval.
 pub fn config_byte(byte: u8, decode: DecodeOptions) -> TrackerConfig {
-    TrackerConfig {
-        tcp_end: byte & 0x01 != 0,
-        max_flows: 1 << ((byte >> 1) & 0x07),
-        idle_timeout_ms: (byte & 0x10 != 0).then_some(30_000),
-        periodic_interval_ms: (byte & 0x20 != 0).then_some(1_000),
-        decode,
-        local_networks: ["10.0.0.0/8", "192.168.0.0/16", "fe80::/10"]
-            .map(|c| c.parse::<Cidr>().expect("a valid CIDR"))
-            .to_vec(),
-        ..TrackerConfig::ndpi_reader_offline()
-    }
+    TrackerConfig::ndpi_reader_offline()
+        .tcp_end(byte & 0x01 != 0)
+        .max_flows(1 << ((byte >> 1) & 0x07))
+        .idle_timeout((byte & 0x10 != 0).then_some(Duration::from_secs(30)))
+        .periodic_interval((byte & 0x20 != 0).then_some(Duration::from_secs(1)))
+        .decode(decode)
+        .local_networks(
+            ["10.0.0.0/8", "192.168.0.0/16", "fe80::/10"]
+                .map(|c| c.parse::<Cidr>().expect("a valid CIDR")),
+        )
 }
 
 /// The config byte seeds use: FIN/RST ends flows, 128 flows at most, idle timeout, periodic.
@@ -123,7 +121,7 @@ pub fn pipeline_target(detector: &Detector, data: &[u8]) {
     for (step, frame) in frames(rest) {
         time_ms += i64::from(step) * 100;
         tracker
-            .process(link, frame, frame.len() as u32, time_ms as u64)
+            .process(link, Frame::new(frame, time_ms as u64))
             .expect("nDPI allocates a flow");
         ended += emit(&mut tracker);
     }
@@ -136,21 +134,15 @@ pub fn pcap_target(detector: &Detector, file: &Path) {
     let Ok(mut capture) = Capture::open_file(file) else {
         return;
     };
-    let config = TrackerConfig {
-        decode: DecodeOptions {
-            decode_tunnels: true,
-        },
-        ..TrackerConfig::ndpi_reader_offline()
-    };
+    let config =
+        TrackerConfig::ndpi_reader_offline().decode(DecodeOptions::default().decode_tunnels(true));
     let max_flows = config.max_flows;
     let mut tracker = Tracker::new(detector, config);
     let (link, mut ended) = (capture.link_type(), 0);
     // A read error ends the file like its end does (frames before it were processed).
     while let Ok(Next::Frame(frame)) = capture.next_frame() {
         if let Ok(link) = link {
-            tracker
-                .process(link, frame.data, frame.wire_len, frame.time_ms)
-                .expect("nDPI allocates a flow");
+            tracker.process(link, frame).expect("nDPI allocates a flow");
             ended += emit(&mut tracker);
         }
     }
@@ -177,11 +169,8 @@ fn finish(mut tracker: Tracker<'_>, mut ended: u64, max_flows: usize) {
     ended += emit(&mut tracker);
     let stats = tracker.stats();
     assert_eq!(tracker.active_flows(), 0);
-    assert_eq!(
-        stats.packets + stats.dropped.iter().sum::<u64>(),
-        stats.frames
-    );
+    assert_eq!(stats.packets + stats.dropped.total(), stats.frames);
     assert_eq!(stats.flows_created, ended);
-    assert_eq!(stats.flows_ended.iter().sum::<u64>(), ended);
+    assert_eq!(stats.flows_ended.total(), ended);
     assert!(stats.max_active_flows <= max_flows.max(1) as u64);
 }

@@ -38,11 +38,16 @@ pub fn classify(
     pcap: &Path,
     config: TrackerConfig,
 ) -> (Vec<FlowRecord>, Option<String>) {
-    match ndpi::classify_file(detector, pcap, config) {
-        Ok(file) => (
-            file.records().cloned().collect(),
-            file.error.map(|e| e.to_string()),
-        ),
-        Err(e) => (Vec::new(), Some(e.to_string())),
+    let events = match ndpi::classify_file(detector, pcap, config) {
+        Ok(events) => events,
+        Err(e) => return (Vec::new(), Some(e.to_string())),
+    };
+    let (mut records, mut error) = (Vec::new(), None);
+    for record in events.records() {
+        match record {
+            Ok(record) => records.push(record),
+            Err(e) => error = Some(e.to_string()),
+        }
     }
+    (records, error)
 }

@@ -135,7 +135,7 @@ impl Args {
             config.max_udp_packets = n;
         }
         if let Some(idle) = self.idle_timeout {
-            config.idle_timeout_ms = Some(millis(idle));
+            config.idle_timeout = Some(idle);
         }
         config.tcp_end |= self.tcp_end;
         if let Some(n) = self.max_flows {
@@ -143,7 +143,7 @@ impl Args {
         }
         config.decode.decode_tunnels = self.tunnels;
         config.local_networks = self.local_net.clone();
-        config.periodic_interval_ms = periodic.map(millis);
+        config.periodic_interval = periodic;
         config
     }
 
@@ -170,12 +170,10 @@ impl Args {
 
     /// The live capture's settings.
     pub fn live_options(&self) -> LiveOptions {
-        LiveOptions {
-            snaplen: self.snaplen,
-            promiscuous: !self.no_promisc,
-            buffer_size: self.buffer_size,
-            ..LiveOptions::default()
-        }
+        LiveOptions::default()
+            .snaplen(self.snaplen)
+            .promiscuous(!self.no_promisc)
+            .buffer_size(self.buffer_size)
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use flowlua::Engine;
-use ndpi::{decode, DecodeOptions, Detector, LinkType};
+use ndpi::{decode, DecodeOptions, Detector, DropReason, Frame, LinkType, Packet};
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
@@ -64,27 +64,16 @@ pub fn run(
 
 /// Where the reader puts frames.
 trait Dispatch {
-    /// One frame.
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal>;
+    /// One frame, as read; `clock_ms` is the capture's latest time before it.
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
     /// Hands over whatever waits (a batch not yet full) and publishes the counters.
     fn flush(&mut self) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal> {
-        self.process(link, data, wire_len, time_ms)?;
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, _clock_ms: u64) -> Result<(), Fatal> {
+        // The only tracker sees every frame: its own clock is the capture's.
+        self.process(link, frame)?;
         self.drain();
         Ok(())
     }
@@ -107,7 +96,9 @@ fn read(
     let deadline = limits.duration.filter(|_| live).map(|d| Instant::now() + d);
     let span_limit = limits.duration.filter(|_| !live).map(millis);
     let mut report = Report::default();
-    let (mut last_ms, mut last_tick) = (0, Instant::now());
+    // The capture's clock: the latest frame time so far. Frames out of order are clamped to it
+    // and counted by the trackers, which are handed the clock along with each frame.
+    let (mut clock_ms, mut last_tick) = (0, Instant::now());
     let result = loop {
         if limits.signal.load(Ordering::Relaxed)
             || run.sink.failed()
@@ -117,19 +108,15 @@ fn read(
         }
         match source.next_frame() {
             Ok(Read::Frame(link, frame)) => {
-                // Time never goes back: frames out of order count as at the latest time.
-                if frame.time_ms < last_ms {
-                    report.timestamps_backwards += 1;
-                }
-                let time = frame.time_ms.max(last_ms);
+                let time = frame.time_ms.max(clock_ms);
                 let first = report.span_ms.map_or(time, |(first, _)| first);
                 if span_limit.is_some_and(|limit| time - first >= limit) {
                     break Ok(());
                 }
                 report.span_ms = Some((first, time));
-                last_ms = time;
+                let before = std::mem::replace(&mut clock_ms, time);
                 report.frames_read += 1;
-                if let Err(e) = dispatch.frame(link, frame.data, frame.wire_len, time) {
+                if let Err(e) = dispatch.frame(link, frame, before) {
                     break Err(e);
                 }
             }
@@ -159,19 +146,27 @@ fn read(
     (report, result.and(flushed))
 }
 
-/// Frames copied out of libpcap's buffer, on their way to one worker.
+/// Frames decoded by the reader, on their way to one worker: each packet's header fields and
+/// its L3 bytes, copied out of libpcap's buffer (the worker does not decode them again).
 #[derive(Default)]
 struct Batch {
+    /// The L3 bytes of the packets, one after the other.
     bytes: Vec<u8>,
     frames: Vec<FrameMeta>,
 }
 
-#[derive(Clone, Copy)]
 struct FrameMeta {
-    link: LinkType,
+    /// The packet's header fields, its `l3` empty (its bytes are in the batch); or why the frame
+    /// did not decode.
+    packet: Result<Packet<'static>, DropReason>,
+    /// Length of the packet's L3 bytes in the batch.
     len: u32,
     wire_len: u32,
+    /// As captured: the worker's tracker clamps it.
     time_ms: u64,
+    /// The capture's latest time before this frame, which the worker's tracker may not have
+    /// seen (it went to another worker): with it, times are clamped as with one tracker.
+    clock_ms: u64,
 }
 
 /// Frames per batch: enough to make channel overhead negligible, few enough to keep latency
@@ -198,12 +193,12 @@ impl Shards {
             .map_err(|_| "a worker thread stopped".into())
     }
 
-    /// The worker for a frame: a hash of its VLAN and its two addresses, the same in both
+    /// The worker for a packet: a hash of its VLAN and its two addresses, the same in both
     /// directions. Flows between the same two hosts share a worker, and with it nDPI's caches
     /// that link flows (Ookla, Zoom, STUN, TLS certificates, ...), so that they are classified as
     /// with one thread. Frames that do not decode go to the first worker, which counts them.
-    fn shard(&self, link: LinkType, data: &[u8]) -> usize {
-        let Ok(packet) = decode(link, data, self.decode) else {
+    fn shard(&self, packet: &Result<Packet<'_>, DropReason>) -> usize {
+        let Ok(packet) = packet else {
             return 0;
         };
         let pair = match packet.src <= packet.dst {
@@ -218,21 +213,24 @@ impl Shards {
 }
 
 impl Dispatch for Shards {
-    fn frame(
-        &mut self,
-        link: LinkType,
-        data: &[u8],
-        wire_len: u32,
-        time_ms: u64,
-    ) -> Result<(), Fatal> {
-        let shard = self.shard(link, data);
+    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
+        // Decoded once, here: the shard depends on the packet, and the worker takes it as is.
+        let decoded = decode(link, frame.data, self.decode);
+        let shard = self.shard(&decoded);
         let batch = &mut self.pending[shard];
-        batch.bytes.extend_from_slice(data);
+        let (packet, len) = match decoded {
+            Ok(packet) => {
+                batch.bytes.extend_from_slice(packet.l3);
+                (Ok(packet.with_l3(&[])), packet.l3.len() as u32)
+            }
+            Err(reason) => (Err(reason), 0),
+        };
         batch.frames.push(FrameMeta {
-            link,
-            len: data.len() as u32,
-            wire_len,
-            time_ms,
+            packet,
+            len,
+            wire_len: frame.wire_len,
+            time_ms: frame.time_ms,
+            clock_ms,
         });
         if batch.frames.len() >= BATCH_FRAMES {
             self.send(shard)?;
@@ -306,12 +304,14 @@ fn work(
         let mut start = 0;
         for frame in &batch.frames {
             let end = start + frame.len as usize;
-            worker.process(
-                frame.link,
-                &batch.bytes[start..end],
-                frame.wire_len,
-                frame.time_ms,
-            )?;
+            worker.advance_to(frame.clock_ms);
+            match &frame.packet {
+                Ok(packet) => {
+                    let packet = packet.with_l3(&batch.bytes[start..end]);
+                    worker.process_packet(&packet, frame.wire_len, frame.time_ms)?;
+                }
+                Err(reason) => worker.count_dropped(*reason, frame.wire_len, frame.time_ms),
+            }
             start = end;
         }
         worker.drain();

@@ -160,9 +160,9 @@ fn prepare(mut capture: Capture, filter: Option<&str>) -> Result<(Capture, LinkT
     }
     match capture.link_type() {
         Ok(link) => Ok((capture, link)),
-        Err(dlt) => Err(Error::Capture {
+        Err(dlt) => Err(Error::UnsupportedLinkType {
             source_name: capture.name().to_owned(),
-            reason: format!("unsupported link type (DLT {dlt})"),
+            dlt,
         }),
     }
 }

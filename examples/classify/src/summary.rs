@@ -8,7 +8,7 @@ use std::time::Duration;
 use flowlua::ScriptFailure;
 use humantime::format_duration;
 use indicatif::{DecimalBytes, HumanCount, HumanFloatCount};
-use ndpi::{CaptureStats, DropReason, EndReason, FlowRecord, TrackerStats};
+use ndpi::{CaptureStats, FlowRecord, TrackerStats};
 
 /// Packets, bytes and flows of one protocol.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,8 +63,6 @@ pub struct Report {
     pub scripts: Option<usize>,
     /// Frames read from the capture, and their wire bytes.
     pub frames_read: u64,
-    /// Frames whose timestamp went backwards (they count as at the latest time seen).
-    pub timestamps_backwards: u64,
     /// First and last packet time, ms since the epoch.
     pub span_ms: Option<(u64, u64)>,
     pub capture: Option<CaptureStats>,
@@ -74,21 +72,7 @@ pub struct Report {
 impl Report {
     /// Adds one worker's counts: one failure per script, counts summed.
     pub fn merge(&mut self, worker: WorkerReport) {
-        let (s, w) = (&mut self.stats, worker.stats);
-        s.frames += w.frames;
-        s.wire_bytes += w.wire_bytes;
-        s.packets += w.packets;
-        s.dpi_packets += w.dpi_packets;
-        s.timestamps_backwards += w.timestamps_backwards;
-        s.flows_created += w.flows_created;
-        s.flows_guessed += w.flows_guessed;
-        s.max_active_flows += w.max_active_flows;
-        for (a, b) in s.dropped.iter_mut().zip(w.dropped) {
-            *a += b;
-        }
-        for (a, b) in s.flows_ended.iter_mut().zip(w.flows_ended) {
-            *a += b;
-        }
+        self.stats += worker.stats;
         for (name, counts) in worker.protocols {
             self.protocols.entry(name).or_default().add(counts);
         }
@@ -136,12 +120,12 @@ impl Report {
             DecimalBytes(s.wire_bytes),
             HumanCount(s.packets)
         )?;
-        let drops: Vec<String> = DropReason::ALL
-            .iter()
-            .filter(|r| s.dropped(**r) > 0)
-            .map(|r| format!("{} {}", r.as_str(), HumanCount(s.dropped(*r))))
+        let drops: Vec<String> = s
+            .dropped
+            .nonzero()
+            .map(|(r, n)| format!("{} {}", r.as_str(), HumanCount(n)))
             .collect();
-        let dropped: u64 = s.dropped.iter().sum();
+        let dropped = s.dropped.total();
         match drops.is_empty() {
             true => writeln!(out, "  Dropped frames:    0")?,
             false => writeln!(
@@ -167,24 +151,18 @@ impl Report {
                 format_duration(Duration::from_millis(last - first))
             )?;
         }
-        if self.timestamps_backwards > 0 {
+        if s.timestamps_backwards > 0 {
             writeln!(
                 out,
                 "  Time went back:    {} frames",
-                HumanCount(self.timestamps_backwards)
+                HumanCount(s.timestamps_backwards)
             )?;
         }
-        let ended: Vec<String> = [
-            EndReason::Idle,
-            EndReason::Fin,
-            EndReason::Rst,
-            EndReason::Evicted,
-            EndReason::CaptureEnd,
-        ]
-        .iter()
-        .filter(|r| s.ended(**r) > 0)
-        .map(|r| format!("{} {}", r.as_str(), HumanCount(s.ended(*r))))
-        .collect();
+        let ended: Vec<String> = s
+            .flows_ended
+            .nonzero()
+            .map(|(r, n)| format!("{} {}", r.as_str(), HumanCount(n)))
+            .collect();
         writeln!(
             out,
             "  Flows:             {} ({} guessed; ended: {}), {} DPI packets",

@@ -3,13 +3,16 @@
 
 use std::sync::atomic::Ordering;
 
-use flowlua::{Engine, LoadError};
-use ndpi::{Detector, Error, FlowEvent, LinkType, Tracker, TrackerConfig};
+use flowlua::Engine;
+use ndpi::{
+    Detector, DropReason, Error, FlowEvent, Frame, LinkType, Packet, Tracker, TrackerConfig,
+};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
 use crate::progress::Counters;
 use crate::summary::WorkerReport;
+use crate::Fatal;
 
 /// What every worker is built from.
 pub struct Setup {
@@ -19,7 +22,7 @@ pub struct Setup {
 
 impl Setup {
     /// Loads the checks for one worker.
-    pub fn load_checks(&self) -> Result<Option<Engine>, LoadError> {
+    pub fn load_checks(&self) -> Result<Option<Engine>, Fatal> {
         self.checks.as_ref().map(ChecksDir::load).transpose()
     }
 }
@@ -56,15 +59,29 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Tracks one frame; `time_ms` never goes backwards.
-    pub fn process(
+    /// Moves the tracker's clock to the capture's (see `Tracker::advance_to`).
+    pub fn advance_to(&mut self, time_ms: u64) {
+        self.tracker.advance_to(time_ms);
+    }
+
+    /// Tracks one packet the reader decoded.
+    pub fn process_packet(
         &mut self,
-        link: LinkType,
-        frame: &[u8],
+        packet: &Packet<'_>,
         wire_len: u32,
         time_ms: u64,
     ) -> Result<(), Error> {
-        self.tracker.process(link, frame, wire_len, time_ms)
+        self.tracker.process_packet(packet, wire_len, time_ms)
+    }
+
+    /// Counts a frame the reader could not decode.
+    pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {
+        self.tracker.count_dropped(reason, wire_len, time_ms);
+    }
+
+    /// Tracks one frame.
+    pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
+        self.tracker.process(link, frame)
     }
 
     /// Handles the tracker's events: checks run, ended flows are counted and written.
@@ -121,7 +138,7 @@ impl<'a> Worker<'a> {
         let stats = self.tracker.stats();
         let now = (
             stats.flows_created,
-            stats.dropped.iter().sum::<u64>(),
+            stats.dropped.total(),
             self.report.alerts,
         );
         let c = self.counters;

@@ -58,10 +58,7 @@ impl Captured {
 /// An engine with `config` whose output is captured.
 pub fn load_with(dir: &Path, config: EngineConfig) -> (Engine, Captured) {
     let captured = Captured::default();
-    let config = EngineConfig {
-        output: captured.output(),
-        ..config
-    };
+    let config = config.output(captured.output());
     let engine = Engine::load(dir, config).expect("checks directory loads");
     (engine, captured)
 }
