@@ -13,7 +13,10 @@ end flows after 30 s idle and on TCP FIN/RST.
 
 --json writes one JSON object per line: {\"type\":\"flow\", ...} for each flow when it ends (the \
 flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, and, at the end, \
-{\"type\":\"script_failure\", ...} for each check that failed.
+{\"type\":\"script_failure\", ...} for each check that failed. Live, the lines are flushed as flows end.
+
+Live captures end flows on the clock: a quiet link still moves time on, so an idle flow ends \
+--idle-timeout after its last packet.
 
 --threads N shards flows over N workers by a symmetric hash of their VLAN and addresses: flows \
 between two hosts share a worker, and with it nDPI's caches. The flow records are the same as with \
@@ -181,7 +184,6 @@ pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Bytes, with an optional K, M or G (binary) suffix.
 /// A duration as humantime reads it (`30s`, `5m`, `250ms`, `1h 30m`), or a bare number of
 /// seconds, as ndpiReader's `-s` takes it.
 fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
@@ -191,6 +193,7 @@ fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
     }
 }
 
+/// Bytes, with an optional K, M or G (binary) suffix.
 fn parse_size(text: &str) -> Result<i32, String> {
     let (number, shift) = match text.char_indices().last() {
         Some((i, 'k' | 'K')) => (&text[..i], 10),

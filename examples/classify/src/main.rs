@@ -90,7 +90,12 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     let mut source = Source::open(args)?;
     let mut progress = Progress::new(source.is_live(), source.file_bytes, args.quiet);
     let human = !(args.quiet || to_stdout);
-    let sink = Sink::create(args.json.as_deref(), human, progress.bar())?;
+    let sink = Sink::create(
+        args.json.as_deref(),
+        human,
+        source.is_live(),
+        progress.bar(),
+    )?;
     if source.is_live() && !args.quiet {
         eprintln!(
             "classify: capturing on {} ({:?}), snaplen {}; Ctrl-C to stop",

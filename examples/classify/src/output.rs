@@ -46,6 +46,9 @@ impl Batch {
 pub struct Sink {
     state: Mutex<State>,
     failed: AtomicBool,
+    /// Flush the JSON lines after each batch (live: a reader tailing them sees each flow as it
+    /// ends).
+    flush_json: bool,
     /// Human lines hide the progress bar while they print.
     bar: ProgressBar,
 }
@@ -59,8 +62,14 @@ struct State {
 }
 
 impl Sink {
-    /// Opens the JSON file (`-`: standard output), if any.
-    pub fn create(json: Option<&Path>, human: bool, bar: ProgressBar) -> Result<Sink, String> {
+    /// Opens the JSON file (`-`: standard output), if any. With `flush_json`, each batch is
+    /// flushed as it is written.
+    pub fn create(
+        json: Option<&Path>,
+        human: bool,
+        flush_json: bool,
+        bar: ProgressBar,
+    ) -> Result<Sink, String> {
         let json = match json {
             None => None,
             Some(path) if path.as_os_str() == "-" => Some(Box::new(io::stdout()) as Box<_>),
@@ -76,6 +85,7 @@ impl Sink {
                 error: None,
             }),
             failed: AtomicBool::new(false),
+            flush_json,
             bar,
         })
     }
@@ -90,6 +100,9 @@ impl Sink {
         let mut result = Ok(());
         if let Some(json) = &mut state.json {
             result = write_json(json, batch);
+            if self.flush_json && result.is_ok() {
+                result = json.flush();
+            }
         }
         if let (Ok(()), Some(human)) = (&result, &mut state.human) {
             result = self.bar.suspend(|| {
