@@ -16,7 +16,8 @@ flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises
 {\"type\":\"script_failure\", ...} for each check that failed. Live, the lines are flushed as flows end.
 
 Live captures end flows on the clock: a quiet link still moves time on, so an idle flow ends \
---idle-timeout after its last packet.
+--idle-timeout after its last packet. Frames the kernel dropped (its buffer was full) show in the \
+status line and the summary, with a warning the first time; a larger --buffer-size helps.
 
 --threads N shards flows over N workers by a symmetric hash of their VLAN and addresses: flows \
 between two hosts share a worker, and with it nDPI's caches. The flow records are the same as with \
@@ -55,9 +56,10 @@ pub struct Args {
     #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(i32).range(64..),
           help_heading = "Input")]
     pub snaplen: i32,
-    /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live) [default: libpcap's]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
-    pub buffer_size: Option<i32>,
+    /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live): room for bursts
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64M",
+          help_heading = "Input")]
+    pub buffer_size: i32,
     /// Do not put the interface in promiscuous mode (live)
     #[arg(long, help_heading = "Input")]
     pub no_promisc: bool,
@@ -176,7 +178,7 @@ impl Args {
         LiveOptions::default()
             .snaplen(self.snaplen)
             .promiscuous(!self.no_promisc)
-            .buffer_size(self.buffer_size)
+            .buffer_size(Some(self.buffer_size))
     }
 }
 
@@ -207,4 +209,35 @@ fn parse_size(text: &str) -> Result<i32, String> {
         .and_then(|n| n.checked_mul(1 << shift))
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{text:?} is not a size in bytes below 2G (e.g. 4194304, 4M)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("classify").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn live_defaults_lose_nothing_on_common_interfaces() {
+        let options = parse(&["-i", "lo"]).live_options();
+        assert_eq!(options.snaplen, 262_144);
+        assert_eq!(options.buffer_size, Some(64 << 20));
+        assert!(options.promiscuous);
+        assert_eq!(
+            options.buffer_size,
+            ndpi::LiveOptions::default().buffer_size
+        );
+    }
+
+    #[test]
+    fn buffer_size_takes_suffixes() {
+        let options = parse(&["-i", "lo", "--buffer-size", "256M"]).live_options();
+        assert_eq!(options.buffer_size, Some(256 << 20));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert!(parse_size("2G").is_err());
+        assert!(parse_size("0").is_err());
+    }
 }

@@ -98,10 +98,11 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     )?;
     if source.is_live() && !args.quiet {
         eprintln!(
-            "classify: capturing on {} ({:?}), snaplen {}; Ctrl-C to stop",
+            "classify: capturing on {} ({:?}), snaplen {}, buffer {}; Ctrl-C to stop",
             args.interface.as_deref().unwrap_or_default(),
             source.link(),
-            args.snaplen
+            args.snaplen,
+            indicatif::BinaryBytes(args.buffer_size.unsigned_abs().into())
         );
     }
     let run = Run {

@@ -12,7 +12,7 @@ use ndpi::{decode, DecodeOptions, Detector, DropReason, Frame, LinkType, Packet}
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
-use crate::progress::{Counters, Progress};
+use crate::progress::{Counters, KernelDrops, Progress};
 use crate::source::{Read, Source};
 use crate::summary::{Report, WorkerReport};
 use crate::worker::{Setup, Worker};
@@ -104,6 +104,7 @@ fn read(
     // each flush. On a quiet live link the wall clock moves it on (live frame times are
     // wall-clock times): idle flows and closed TCP flows end on time without a frame.
     let (mut clock_ms, mut last_tick) = (0, Instant::now());
+    let mut kernel_drops = KernelDrops::default();
     let result = loop {
         let mut idle = false;
         if limits.signal.load(Ordering::Relaxed)
@@ -148,9 +149,12 @@ fn read(
             if let Err(e) = dispatch.flush(clock_ms) {
                 break Err(e);
             }
-            let kernel = source.stats().map_or(0, |s| s.dropped);
+            let kernel = source.stats();
+            if let Some(warning) = kernel.and_then(|k| kernel_drops.check(k)) {
+                run.progress.warn(&warning);
+            }
             let (at, frames) = (source.position(), report.frames_read);
-            run.progress.update(at, frames, counters, kernel.into());
+            run.progress.update(at, frames, counters, kernel);
         }
     };
     let flushed = dispatch.flush(clock_ms);
