@@ -12,8 +12,10 @@ no tunnel decoding, and, for files, flows that last until the end of the capture
 end flows after 30 s idle and on TCP FIN/RST.
 
 --json writes one JSON object per line: {\"type\":\"flow\", ...} for each flow when it ends (the \
-flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, and, at the end, \
-{\"type\":\"script_failure\", ...} for each check that failed. Live, the lines are flushed as flows end.
+flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, with \
+--flow-updates {\"type\":\"flow_update\", ...} (the same keys, no end_reason) for each active flow \
+every interval of its flow time, and, at the end, {\"type\":\"script_failure\", ...} for each \
+check that failed. Live, the lines are flushed as flows end.
 
 Live captures end flows on the clock: a quiet link still moves time on, so an idle flow ends \
 --idle-timeout after its last packet. Frames the kernel dropped (its buffer was full) show in the \
@@ -110,6 +112,11 @@ pub struct Args {
     /// Write flows and alerts as JSON lines to FILE, or to standard output with -
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub json: Option<PathBuf>,
+    /// Also write a flow_update JSON line for each active flow every this much of its flow time
+    /// (60s, 5m; a bare number is seconds); Lua periodic hooks then run at this interval too
+    #[arg(long, value_name = "DURATION", value_parser = parse_update_interval,
+          help_heading = "Output")]
+    pub flow_updates: Option<Duration>,
     /// Print nothing but errors and the final throughput line
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -195,6 +202,15 @@ fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
     }
 }
 
+/// A positive duration, as [`parse_duration`] reads it.
+fn parse_update_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the interval must be longer than 0".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Bytes, with an optional K, M or G (binary) suffix.
 fn parse_size(text: &str) -> Result<i32, String> {
     let (number, shift) = match text.char_indices().last() {
@@ -239,5 +255,16 @@ mod tests {
         assert_eq!(parse_size("4k"), Ok(4096));
         assert!(parse_size("2G").is_err());
         assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn flow_updates_take_durations_and_seconds() {
+        assert_eq!(parse(&["-r", "x.pcap"]).flow_updates, None);
+        let updates = |text| parse(&["-r", "x.pcap", "--flow-updates", text]).flow_updates;
+        assert_eq!(updates("60"), Some(Duration::from_secs(60)));
+        assert_eq!(updates("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(updates("250ms"), Some(Duration::from_millis(250)));
+        let zero = ["classify", "-r", "x.pcap", "--flow-updates", "0s"];
+        assert!(Args::try_parse_from(zero).is_err());
     }
 }

@@ -82,9 +82,15 @@ fn classify(args: &Args) -> Result<(), Fatal> {
         None => (None, None),
     };
     let scripts = checks.as_ref().map(|c| c.scripts);
+    // One interval for the tracker's periodic events: --flow-updates', which the Lua periodic
+    // hooks then follow too, else the checks' own (60 s) when one has a periodic hook.
+    let periodic = args
+        .flow_updates
+        .or(checks.as_ref().and_then(|c| c.periodic));
     let setup = Setup {
-        tracker: args.tracker_config(checks.as_ref().and_then(|c| c.periodic)),
+        tracker: args.tracker_config(periodic),
         checks,
+        flow_updates: args.flow_updates.is_some(),
     };
 
     let mut source = Source::open(args)?;

@@ -19,23 +19,28 @@ use serde::Serialize;
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Line<'a> {
     Flow(&'a FlowRecord),
+    FlowUpdate(&'a FlowRecord),
     Alert(&'a Alert),
     ScriptFailure(&'a ScriptFailure),
 }
 
-/// What a worker hands over at once: the flows that ended and the alerts raised.
+/// What a worker hands over at once: the flows that ended, the alerts raised, and with
+/// --flow-updates the records of the flows whose update interval passed (written first: a
+/// flow's updates come before its end).
 #[derive(Default)]
 pub struct Batch {
+    pub updates: Vec<FlowRecord>,
     pub flows: Vec<FlowRecord>,
     pub alerts: Vec<Alert>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty() && self.alerts.is_empty()
+        self.updates.is_empty() && self.flows.is_empty() && self.alerts.is_empty()
     }
 
     pub fn clear(&mut self) {
+        self.updates.clear();
         self.flows.clear();
         self.alerts.clear();
     }
@@ -145,6 +150,9 @@ impl Sink {
 }
 
 fn write_json(out: &mut impl Write, batch: &Batch) -> io::Result<()> {
+    for record in &batch.updates {
+        json_line(out, &Line::FlowUpdate(record))?;
+    }
     for record in &batch.flows {
         json_line(out, &Line::Flow(record))?;
     }
