@@ -30,11 +30,14 @@ pub enum Next<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LiveOptions {
-    /// Bytes captured per frame (default 65535).
+    /// Bytes captured per frame (default 262144, tcpdump's: loopback and offloaded frames can
+    /// exceed 64 KiB).
     pub snaplen: i32,
     /// Put the interface in promiscuous mode (default on).
     pub promiscuous: bool,
-    /// Kernel buffer size in bytes (`None`: libpcap's default).
+    /// Kernel buffer size in bytes (default 64 MiB, [`LiveOptions::DEFAULT_BUFFER_SIZE`], room
+    /// for bursts; `None`: libpcap's default, 2 MiB on Linux). Frames that arrive while it is
+    /// full are lost, and counted in [`CaptureStats::dropped`].
     pub buffer_size: Option<i32>,
     /// How long one read waits for a frame (default 250 ms; whole milliseconds, at most
     /// `i32::MAX` of them). Reads return [`Next::Timeout`] when it passes, so callers can check
@@ -47,13 +50,16 @@ impl Default for LiveOptions {
         LiveOptions {
             snaplen: 262_144,
             promiscuous: true,
-            buffer_size: None,
+            buffer_size: Some(LiveOptions::DEFAULT_BUFFER_SIZE),
             read_timeout: Duration::from_millis(250),
         }
     }
 }
 
 impl LiveOptions {
+    /// The default kernel buffer size: 64 MiB.
+    pub const DEFAULT_BUFFER_SIZE: i32 = 64 << 20;
+
     /// Sets [`snaplen`](LiveOptions::snaplen).
     pub fn snaplen(mut self, bytes: i32) -> Self {
         self.snaplen = bytes;
@@ -290,5 +296,24 @@ fn file_offset(handle: *mut std::ffi::c_void) -> Option<i64> {
         }
         let offset = libc::ftell(file);
         (offset >= 0).then_some(offset as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_defaults_keep_whole_frames_and_absorb_bursts() {
+        let options = LiveOptions::default();
+        assert_eq!(options.snaplen, 262_144);
+        assert_eq!(options.buffer_size, Some(64 * 1024 * 1024));
+        assert!(options.promiscuous);
+        assert_eq!(options.read_timeout_ms(), 250);
+        assert_eq!(
+            LiveOptions::default().buffer_size(None).buffer_size,
+            None,
+            "libpcap's default stays available"
+        );
     }
 }

@@ -23,6 +23,7 @@
 #   9. SSH    ssh nobody@127.0.0.1 -p 2222: version exchange + key exchange, then auth fails
 #  10. only with `drive_clients --large`: HTTP GET /big.bin, 1.5 MB (a "large flow"); the recorded
 #      pcap leaves it out to stay small.
+# Not driven by drive_clients: GET /3mb.bin serves 3 MiB (3,145,728 bytes), for a download test.
 #
 # Callers are expected to run with `set -euo pipefail`; the functions return non-zero on failure.
 
@@ -112,6 +113,7 @@ http_port, tls_port, cert, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 INDEX = (b"<!DOCTYPE html>\n<html><head><title>nDPI-rs demo</title></head>\n"
          b"<body><h1>nDPI-rs loopback demo</h1><p>Served on 127.0.0.1.</p></body></html>\n")
 BIG = bytes(range(256)) * (1536 * 1024 // 256)  # 1.5 MB, for the optional large flow
+HUGE = bytes(range(256)) * (3 * 1024 * 1024 // 256)  # 3 MiB, for a download test
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -130,6 +132,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, "text/html; charset=utf-8", INDEX)
         elif self.path == "/big.bin":
             self.reply(200, "application/octet-stream", BIG)
+        elif self.path == "/3mb.bin":
+            self.reply(200, "application/octet-stream", HUGE)
         else:
             self.send_error(404, "Not Found")
 

@@ -12,8 +12,14 @@ no tunnel decoding, and, for files, flows that last until the end of the capture
 end flows after 30 s idle and on TCP FIN/RST.
 
 --json writes one JSON object per line: {\"type\":\"flow\", ...} for each flow when it ends (the \
-flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, and, at the end, \
-{\"type\":\"script_failure\", ...} for each check that failed.
+flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, with \
+--flow-updates {\"type\":\"flow_update\", ...} (the same keys, no end_reason) for each active flow \
+every interval of its flow time, and, at the end, {\"type\":\"script_failure\", ...} for each \
+check that failed. Live, the lines are flushed as flows end.
+
+Live captures end flows on the clock: a quiet link still moves time on, so an idle flow ends \
+--idle-timeout after its last packet. Frames the kernel dropped (its buffer was full) show in the \
+status line and the summary, with a warning the first time; a larger --buffer-size helps.
 
 --threads N shards flows over N workers by a symmetric hash of their VLAN and addresses: flows \
 between two hosts share a worker, and with it nDPI's caches. The flow records are the same as with \
@@ -52,9 +58,10 @@ pub struct Args {
     #[arg(long, default_value_t = 262_144, value_parser = clap::value_parser!(i32).range(64..),
           help_heading = "Input")]
     pub snaplen: i32,
-    /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live) [default: libpcap's]
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, help_heading = "Input")]
-    pub buffer_size: Option<i32>,
+    /// Kernel capture buffer size in bytes, K/M/G suffixes allowed (live): room for bursts
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64M",
+          help_heading = "Input")]
+    pub buffer_size: i32,
     /// Do not put the interface in promiscuous mode (live)
     #[arg(long, help_heading = "Input")]
     pub no_promisc: bool,
@@ -105,6 +112,11 @@ pub struct Args {
     /// Write flows and alerts as JSON lines to FILE, or to standard output with -
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub json: Option<PathBuf>,
+    /// Also write a flow_update JSON line for each active flow every this much of its flow time
+    /// (60s, 5m; a bare number is seconds); Lua periodic hooks then run at this interval too
+    #[arg(long, value_name = "DURATION", value_parser = parse_update_interval,
+          help_heading = "Output")]
+    pub flow_updates: Option<Duration>,
     /// Print nothing but errors and the final throughput line
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -173,7 +185,7 @@ impl Args {
         LiveOptions::default()
             .snaplen(self.snaplen)
             .promiscuous(!self.no_promisc)
-            .buffer_size(self.buffer_size)
+            .buffer_size(Some(self.buffer_size))
     }
 }
 
@@ -181,7 +193,6 @@ pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Bytes, with an optional K, M or G (binary) suffix.
 /// A duration as humantime reads it (`30s`, `5m`, `250ms`, `1h 30m`), or a bare number of
 /// seconds, as ndpiReader's `-s` takes it.
 fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
@@ -191,6 +202,16 @@ fn parse_duration(text: &str) -> Result<Duration, humantime::DurationError> {
     }
 }
 
+/// A positive duration, as [`parse_duration`] reads it.
+fn parse_update_interval(text: &str) -> Result<Duration, String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("the interval must be longer than 0".to_owned()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Bytes, with an optional K, M or G (binary) suffix.
 fn parse_size(text: &str) -> Result<i32, String> {
     let (number, shift) = match text.char_indices().last() {
         Some((i, 'k' | 'K')) => (&text[..i], 10),
@@ -204,4 +225,46 @@ fn parse_size(text: &str) -> Result<i32, String> {
         .and_then(|n| n.checked_mul(1 << shift))
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{text:?} is not a size in bytes below 2G (e.g. 4194304, 4M)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("classify").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn live_defaults_lose_nothing_on_common_interfaces() {
+        let options = parse(&["-i", "lo"]).live_options();
+        assert_eq!(options.snaplen, 262_144);
+        assert_eq!(options.buffer_size, Some(64 << 20));
+        assert!(options.promiscuous);
+        assert_eq!(
+            options.buffer_size,
+            ndpi::LiveOptions::default().buffer_size
+        );
+    }
+
+    #[test]
+    fn buffer_size_takes_suffixes() {
+        let options = parse(&["-i", "lo", "--buffer-size", "256M"]).live_options();
+        assert_eq!(options.buffer_size, Some(256 << 20));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert!(parse_size("2G").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn flow_updates_take_durations_and_seconds() {
+        assert_eq!(parse(&["-r", "x.pcap"]).flow_updates, None);
+        let updates = |text| parse(&["-r", "x.pcap", "--flow-updates", text]).flow_updates;
+        assert_eq!(updates("60"), Some(Duration::from_secs(60)));
+        assert_eq!(updates("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(updates("250ms"), Some(Duration::from_millis(250)));
+        let zero = ["classify", "-r", "x.pcap", "--flow-updates", "0s"];
+        assert!(Args::try_parse_from(zero).is_err());
+    }
 }

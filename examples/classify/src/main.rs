@@ -82,21 +82,33 @@ fn classify(args: &Args) -> Result<(), Fatal> {
         None => (None, None),
     };
     let scripts = checks.as_ref().map(|c| c.scripts);
+    // One interval for the tracker's periodic events: --flow-updates', which the Lua periodic
+    // hooks then follow too, else the checks' own (60 s) when one has a periodic hook.
+    let periodic = args
+        .flow_updates
+        .or(checks.as_ref().and_then(|c| c.periodic));
     let setup = Setup {
-        tracker: args.tracker_config(checks.as_ref().and_then(|c| c.periodic)),
+        tracker: args.tracker_config(periodic),
         checks,
+        flow_updates: args.flow_updates.is_some(),
     };
 
     let mut source = Source::open(args)?;
     let mut progress = Progress::new(source.is_live(), source.file_bytes, args.quiet);
     let human = !(args.quiet || to_stdout);
-    let sink = Sink::create(args.json.as_deref(), human, progress.bar())?;
+    let sink = Sink::create(
+        args.json.as_deref(),
+        human,
+        source.is_live(),
+        progress.bar(),
+    )?;
     if source.is_live() && !args.quiet {
         eprintln!(
-            "classify: capturing on {} ({:?}), snaplen {}; Ctrl-C to stop",
+            "classify: capturing on {} ({:?}), snaplen {}, buffer {}; Ctrl-C to stop",
             args.interface.as_deref().unwrap_or_default(),
             source.link(),
-            args.snaplen
+            args.snaplen,
+            indicatif::BinaryBytes(args.buffer_size.unsigned_abs().into())
         );
     }
     let run = Run {

@@ -19,23 +19,28 @@ use serde::Serialize;
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Line<'a> {
     Flow(&'a FlowRecord),
+    FlowUpdate(&'a FlowRecord),
     Alert(&'a Alert),
     ScriptFailure(&'a ScriptFailure),
 }
 
-/// What a worker hands over at once: the flows that ended and the alerts raised.
+/// What a worker hands over at once: the flows that ended, the alerts raised, and with
+/// --flow-updates the records of the flows whose update interval passed (written first: a
+/// flow's updates come before its end).
 #[derive(Default)]
 pub struct Batch {
+    pub updates: Vec<FlowRecord>,
     pub flows: Vec<FlowRecord>,
     pub alerts: Vec<Alert>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty() && self.alerts.is_empty()
+        self.updates.is_empty() && self.flows.is_empty() && self.alerts.is_empty()
     }
 
     pub fn clear(&mut self) {
+        self.updates.clear();
         self.flows.clear();
         self.alerts.clear();
     }
@@ -46,6 +51,9 @@ impl Batch {
 pub struct Sink {
     state: Mutex<State>,
     failed: AtomicBool,
+    /// Flush the JSON lines after each batch (live: a reader tailing them sees each flow as it
+    /// ends).
+    flush_json: bool,
     /// Human lines hide the progress bar while they print.
     bar: ProgressBar,
 }
@@ -59,8 +67,14 @@ struct State {
 }
 
 impl Sink {
-    /// Opens the JSON file (`-`: standard output), if any.
-    pub fn create(json: Option<&Path>, human: bool, bar: ProgressBar) -> Result<Sink, String> {
+    /// Opens the JSON file (`-`: standard output), if any. With `flush_json`, each batch is
+    /// flushed as it is written.
+    pub fn create(
+        json: Option<&Path>,
+        human: bool,
+        flush_json: bool,
+        bar: ProgressBar,
+    ) -> Result<Sink, String> {
         let json = match json {
             None => None,
             Some(path) if path.as_os_str() == "-" => Some(Box::new(io::stdout()) as Box<_>),
@@ -76,6 +90,7 @@ impl Sink {
                 error: None,
             }),
             failed: AtomicBool::new(false),
+            flush_json,
             bar,
         })
     }
@@ -90,6 +105,9 @@ impl Sink {
         let mut result = Ok(());
         if let Some(json) = &mut state.json {
             result = write_json(json, batch);
+            if self.flush_json && result.is_ok() {
+                result = json.flush();
+            }
         }
         if let (Ok(()), Some(human)) = (&result, &mut state.human) {
             result = self.bar.suspend(|| {
@@ -132,6 +150,9 @@ impl Sink {
 }
 
 fn write_json(out: &mut impl Write, batch: &Batch) -> io::Result<()> {
+    for record in &batch.updates {
+        json_line(out, &Line::FlowUpdate(record))?;
+    }
     for record in &batch.flows {
         json_line(out, &Line::Flow(record))?;
     }

@@ -5,14 +5,14 @@
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use flowlua::Engine;
 use ndpi::{decode, DecodeOptions, Detector, DropReason, Frame, LinkType, Packet};
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
-use crate::progress::{Counters, Progress};
+use crate::progress::{Counters, KernelDrops, Progress};
 use crate::source::{Read, Source};
 use crate::summary::{Report, WorkerReport};
 use crate::worker::{Setup, Worker};
@@ -66,8 +66,9 @@ pub fn run(
 trait Dispatch {
     /// One frame, as read; `clock_ms` is the capture's latest time before it.
     fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
-    /// Hands over whatever waits (a batch not yet full) and publishes the counters.
-    fn flush(&mut self) -> Result<(), Fatal>;
+    /// Moves every tracker's clock to `clock_ms` (ending the flows idle or done lingering by
+    /// then), hands over whatever waits (a batch not yet full) and publishes the counters.
+    fn flush(&mut self, clock_ms: u64) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
@@ -78,7 +79,9 @@ impl Dispatch for Worker<'_> {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), Fatal> {
+    fn flush(&mut self, clock_ms: u64) -> Result<(), Fatal> {
+        self.advance_to(clock_ms);
+        self.drain();
         self.publish();
         Ok(())
     }
@@ -97,9 +100,13 @@ fn read(
     let span_limit = limits.duration.filter(|_| !live).map(millis);
     let mut report = Report::default();
     // The capture's clock: the latest frame time so far. Frames out of order are clamped to it
-    // and counted by the trackers, which are handed the clock along with each frame.
+    // and counted by the trackers, which are handed the clock along with each frame, and at
+    // each flush. On a quiet live link the wall clock moves it on (live frame times are
+    // wall-clock times): idle flows and closed TCP flows end on time without a frame.
     let (mut clock_ms, mut last_tick) = (0, Instant::now());
+    let mut kernel_drops = KernelDrops::default();
     let result = loop {
+        let mut idle = false;
         if limits.signal.load(Ordering::Relaxed)
             || run.sink.failed()
             || limits.count.is_some_and(|c| report.frames_read >= c)
@@ -120,6 +127,10 @@ fn read(
                     break Err(e);
                 }
             }
+            Ok(Read::Idle) if live => {
+                clock_ms = clock_ms.max(wall_clock_ms());
+                idle = true;
+            }
             Ok(Read::Idle) => {}
             Ok(Read::End) => break Ok(()),
             Err(e) => break Err(e.into()),
@@ -127,23 +138,34 @@ fn read(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             break Ok(());
         }
-        // Now and then: partial batches go to the workers, the display is refreshed.
+        // Now and then, and live whenever the link is quiet: partial batches and the clock go
+        // to the workers, the display is refreshed.
         let due = match live {
-            true => last_tick.elapsed() >= Duration::from_millis(100),
+            true => idle || last_tick.elapsed() >= Duration::from_millis(100),
             false => report.frames_read.is_multiple_of(4096),
         };
         if due {
             last_tick = Instant::now();
-            if let Err(e) = dispatch.flush() {
+            if let Err(e) = dispatch.flush(clock_ms) {
                 break Err(e);
             }
-            let kernel = source.stats().map_or(0, |s| s.dropped);
+            let kernel = source.stats();
+            if let Some(warning) = kernel.and_then(|k| kernel_drops.check(k)) {
+                run.progress.warn(&warning);
+            }
             let (at, frames) = (source.position(), report.frames_read);
-            run.progress.update(at, frames, counters, kernel.into());
+            run.progress.update(at, frames, counters, kernel);
         }
     };
-    let flushed = dispatch.flush();
+    let flushed = dispatch.flush(clock_ms);
     (report, result.and(flushed))
+}
+
+/// The wall-clock time in ms since the Unix epoch, the base of live frame times.
+fn wall_clock_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, millis)
 }
 
 /// Frames decoded by the reader, on their way to one worker: each packet's header fields and
@@ -153,6 +175,10 @@ struct Batch {
     /// The L3 bytes of the packets, one after the other.
     bytes: Vec<u8>,
     frames: Vec<FrameMeta>,
+    /// The capture's clock after the frames (0: none given): the worker's tracker moves to it,
+    /// so that its flows end on time even when the other workers get all the frames, or none
+    /// come at all.
+    clock_ms: u64,
 }
 
 struct FrameMeta {
@@ -179,6 +205,8 @@ const QUEUE: usize = 4;
 struct Shards {
     senders: Vec<SyncSender<Batch>>,
     pending: Vec<Batch>,
+    /// The clock last handed to each worker.
+    clocks: Vec<u64>,
     /// Emptied batches coming back, to be reused.
     recycled: Receiver<Batch>,
     decode: DecodeOptions,
@@ -238,9 +266,12 @@ impl Dispatch for Shards {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), Fatal> {
+    fn flush(&mut self, clock_ms: u64) -> Result<(), Fatal> {
         for shard in 0..self.pending.len() {
-            if !self.pending[shard].frames.is_empty() {
+            // A batch with no frames carries the clock alone.
+            if !self.pending[shard].frames.is_empty() || clock_ms > self.clocks[shard] {
+                self.pending[shard].clock_ms = clock_ms;
+                self.clocks[shard] = clock_ms;
                 self.send(shard)?;
             }
         }
@@ -271,6 +302,7 @@ fn sharded(
         }
         let mut shards = Shards {
             pending: senders.iter().map(|_| Batch::default()).collect(),
+            clocks: vec![0; senders.len()],
             senders,
             recycled,
             decode: setup.tracker.decode,
@@ -314,10 +346,12 @@ fn work(
             }
             start = end;
         }
+        worker.advance_to(batch.clock_ms);
         worker.drain();
         worker.publish();
         batch.bytes.clear();
         batch.frames.clear();
+        batch.clock_ms = 0;
         // The reader may be gone already; the batch is then simply freed.
         let _ = recycle.send(batch);
     }

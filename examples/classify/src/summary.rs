@@ -143,6 +143,12 @@ impl Report {
                 HumanCount(c.dropped.into()),
                 HumanCount(c.if_dropped.into())
             )?;
+            if c.dropped > 0 {
+                writeln!(
+                    out,
+                    "                     (the kernel's capture buffer was full: try a larger --buffer-size)"
+                )?;
+            }
         }
         if let Some((first, last)) = self.span_ms {
             writeln!(
@@ -211,5 +217,46 @@ impl Report {
             DecimalBytes((s.wire_bytes as f64 / secs) as u64),
             HumanCount(s.flows_created)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printed(report: &Report) -> String {
+        let mut out = Vec::new();
+        report.print(&mut out).expect("written");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    #[test]
+    fn summary_shows_kernel_drops_of_a_live_capture() {
+        let mut report = Report {
+            capture: Some(CaptureStats {
+                received: 10_000,
+                dropped: 1_234,
+                if_dropped: 5,
+            }),
+            ..Report::default()
+        };
+        let text = printed(&report);
+        assert!(
+            text.contains("Capture:           10,000 received, 1,234 dropped by the kernel, 5 by the interface"),
+            "{text}"
+        );
+        assert!(text.contains("try a larger --buffer-size"), "{text}");
+
+        report.capture = Some(CaptureStats {
+            received: 10,
+            dropped: 0,
+            if_dropped: 0,
+        });
+        let text = printed(&report);
+        assert!(text.contains("0 dropped by the kernel"), "{text}");
+        assert!(!text.contains("--buffer-size"), "{text}");
+
+        report.capture = None;
+        assert!(!printed(&report).contains("Capture:"));
     }
 }

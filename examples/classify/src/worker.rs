@@ -18,6 +18,8 @@ use crate::Fatal;
 pub struct Setup {
     pub tracker: TrackerConfig,
     pub checks: Option<ChecksDir>,
+    /// Write the tracker's periodic records as `flow_update` lines (--flow-updates).
+    pub flow_updates: bool,
 }
 
 impl Setup {
@@ -32,6 +34,7 @@ pub struct Worker<'a> {
     tracker: Tracker<'a>,
     checks: Option<Checks>,
     batch: Batch,
+    flow_updates: bool,
     report: WorkerReport,
     sink: &'a Sink,
     counters: &'a Counters,
@@ -52,6 +55,7 @@ impl<'a> Worker<'a> {
             tracker: Tracker::new(detector, setup.tracker.clone()),
             checks: engine.map(Checks::new),
             batch: Batch::default(),
+            flow_updates: setup.flow_updates,
             report: WorkerReport::default(),
             sink,
             counters,
@@ -91,6 +95,7 @@ impl<'a> Worker<'a> {
             tracker,
             checks,
             batch,
+            flow_updates,
             report,
             ..
         } = self;
@@ -108,6 +113,9 @@ impl<'a> Worker<'a> {
                 FlowEvent::Periodic(record) => {
                     if let Some(checks) = checks {
                         checks.periodic(&record);
+                    }
+                    if *flow_updates {
+                        batch.updates.push(record);
                     }
                 }
                 FlowEvent::Ended(record) => {

@@ -384,3 +384,59 @@ fn bad_options() {
         "{line}"
     );
 }
+
+#[test]
+fn flow_updates_report_long_flows_while_they_last() {
+    // One SSH session of about four minutes.
+    let ssh = common::ndpi_pcap("ssh.pcap");
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "-r".as_ref(),
+            ssh.as_os_str(),
+            "--json".as_ref(),
+            "-".as_ref(),
+        ];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let output = classify(args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        json_lines(&output.stdout)
+    };
+    assert!(
+        of_type(&run(&[]), "flow_update").is_empty(),
+        "updates are opt-in"
+    );
+
+    let lines = run(&["--flow-updates", "60s"]);
+    let updates = of_type(&lines, "flow_update");
+    assert!(updates.len() >= 2, "{lines:#?}");
+    let flow = of_type(&lines, "flow");
+    assert_eq!(flow.len(), 1, "{lines:#?}");
+    let flow = flow[0];
+    // The flow's last line is its end, after its updates.
+    assert_eq!(lines.last(), Some(flow));
+    let packets = |l: &serde_json::Value| {
+        l["cli2srv_packets"].as_u64().unwrap() + l["srv2cli_packets"].as_u64().unwrap()
+    };
+    let mut last = (0, 0);
+    for update in updates.iter().chain([&flow]) {
+        for key in ["cli_ip", "cli_port", "srv_ip", "srv_port", "l7_proto_name"] {
+            assert_eq!(update[key], flow[key], "{update}");
+        }
+        let now = (packets(update), update["last_seen_ms"].as_u64().unwrap());
+        assert!(now.0 > last.0 && now.1 > last.1, "counters grow: {update}");
+        last = now;
+    }
+    // At least 60 s of flow time between two updates.
+    let seen: Vec<u64> = updates
+        .iter()
+        .map(|u| u["last_seen_ms"].as_u64().unwrap())
+        .collect();
+    assert!(seen[0] - flow["first_seen_ms"].as_u64().unwrap() >= 60_000);
+    assert!(seen.windows(2).all(|w| w[1] - w[0] >= 60_000), "{seen:?}");
+    assert!(updates.iter().all(|u| u["end_reason"].is_null()));
+    assert_eq!(flow["end_reason"], "capture_end");
+
+    // A bare number is seconds; a shorter interval gives more updates.
+    let more = run(&["--flow-updates", "5"]);
+    assert!(of_type(&more, "flow_update").len() > updates.len());
+}
