@@ -11,7 +11,7 @@ cargo test --workspace --doc
 
 echo "== ndpi without default features (no libpcap, no serde, no libgcrypt)" >&2
 cargo check -p ndpi --no-default-features
-cargo test -p ndpi --no-default-features --lib
+cargo test -p ndpi --no-default-features --lib --tests  # doctests show capture
 
 echo "== touching a Rust file does not rebuild nDPI" >&2
 touch ndpi-sys/src/lib.rs
