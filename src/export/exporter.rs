@@ -236,11 +236,10 @@ impl Exporter {
                     SocketAddr::V6(_) => ([0u16; 8], 0).into(),
                 };
                 let socket = UdpSocket::bind(local)?;
-                socket.connect(addr)?;
                 let rate = config.max_messages_per_sec;
                 std::thread::Builder::new()
                     .name("ipfix-udp".into())
-                    .spawn(move || send_udp(&thread_shared, &socket, rate))?
+                    .spawn(move || send_udp(&thread_shared, &socket, addr, rate))?
             }
             Collector::Tcp(addr) => {
                 let mut templates = Encoder::new(config.domain, 65535).templates(0);
@@ -465,10 +464,24 @@ fn sent(shared: &Shared, message: &Message) {
     stats.records_sent += u64::from(message.records);
 }
 
-fn send_udp(shared: &Shared, socket: &UdpSocket, rate: Option<u32>) {
+fn send_udp(shared: &Shared, socket: &UdpSocket, addr: SocketAddr, rate: Option<u32>) {
     let gap = rate.map(|r| Duration::from_secs(1) / r.max(1));
     let mut next_at = Instant::now();
+    // Connected, so that ICMP errors come back as send errors (ECONNREFUSED); connecting
+    // fails without a route (ENETUNREACH), and is tried again for the next message.
+    let mut connected = false;
     while let Some(message) = next(shared) {
+        if !connected {
+            if let Err(e) = socket.connect(addr) {
+                let mut stats = lock(&shared.stats);
+                stats.send_errors += 1;
+                stats.messages_dropped += 1;
+                stats.records_dropped += u64::from(message.records);
+                stats.last_error = Some(format!("connect: {e}"));
+                continue;
+            }
+            connected = true;
+        }
         if let Some(gap) = gap {
             let now = Instant::now();
             if next_at > now {

@@ -496,7 +496,7 @@ impl Encoder {
     /// Closes the open set: pads it to 4 octets and writes its length.
     fn close_set(&mut self) {
         if let Some((_, start)) = self.open_set.take() {
-            while (self.message.len() - start) % 4 != 0 {
+            while !(self.message.len() - start).is_multiple_of(4) {
                 self.message.push(0);
             }
             let len = (self.message.len() - start) as u16;
@@ -737,7 +737,7 @@ impl Decoder {
                 return err(format!("set {id} of length {len} at {at}"));
             }
             let set = &msg[at + SET_HEADER_LEN..at + len];
-            if len % 4 != 0 {
+            if !len.is_multiple_of(4) {
                 return err(format!(
                     "set {id} of length {len} is not padded to 4 octets"
                 ));
@@ -753,7 +753,7 @@ impl Decoder {
                     let mut rest = set;
                     // What is left after the last record is padding: fewer octets than a
                     // record, all zero.
-                    while !rest.is_empty() && !(rest.len() < 4 && rest.iter().all(|b| *b == 0)) {
+                    while !(rest.is_empty() || rest.len() < 4 && rest.iter().all(|b| *b == 0)) {
                         let (record, used) = decode_record(id, fields, rest)?;
                         records.push(record);
                         rest = &rest[used..];

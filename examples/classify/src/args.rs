@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser};
+use ndpi::export::{Collector, ExportConfig};
 use ndpi::{Cidr, Detector, DetectorBuilder, LiveOptions, TrackerConfig};
 
 const AFTER_HELP: &str = "\
@@ -105,6 +106,18 @@ pub struct Args {
     /// Write flows and alerts as JSON lines to FILE, or to standard output with -
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub json: Option<PathBuf>,
+    /// Export flows over IPFIX to a collector: udp://HOST:PORT or tcp://HOST:PORT
+    #[arg(long, value_name = "URL", help_heading = "Output")]
+    pub ipfix: Option<Collector>,
+    /// With --ipfix: export long flows every this long of flow time (flowEndReason 2), counters
+    /// as deltas; Lua periodic hooks then run at the same interval
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s",
+          help_heading = "Output")]
+    pub active_timeout: Duration,
+    /// With --ipfix over UDP: at most this many messages a second [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          help_heading = "Output")]
+    pub ipfix_rate: Option<u32>,
     /// Print nothing but errors and the final throughput line
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -145,6 +158,22 @@ impl Args {
         config.local_networks = self.local_net.clone();
         config.periodic_interval = periodic;
         config
+    }
+
+    /// The IPFIX exporter's settings.
+    pub fn export_config(&self) -> ExportConfig {
+        let mut config = ExportConfig::default();
+        config.max_messages_per_sec = self.ipfix_rate;
+        config
+    }
+
+    /// The tracker's periodic interval: the active timeout when exporting IPFIX (Lua periodic
+    /// hooks run on the same events), else the checks' interval, if any.
+    pub fn periodic_interval(&self, checks: Option<Duration>) -> Option<Duration> {
+        match self.ipfix {
+            Some(_) => Some(self.active_timeout),
+            None => checks,
+        }
     }
 
     /// The detection module's settings: nDPI's custom files.

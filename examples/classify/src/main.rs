@@ -83,14 +83,20 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     };
     let scripts = checks.as_ref().map(|c| c.scripts);
     let setup = Setup {
-        tracker: args.tracker_config(checks.as_ref().and_then(|c| c.periodic)),
+        tracker: args
+            .tracker_config(args.periodic_interval(checks.as_ref().and_then(|c| c.periodic))),
         checks,
     };
 
     let mut source = Source::open(args)?;
     let mut progress = Progress::new(source.is_live(), source.file_bytes, args.quiet);
     let human = !(args.quiet || to_stdout);
-    let sink = Sink::create(args.json.as_deref(), human, progress.bar())?;
+    let mut sink = Sink::create(args.json.as_deref(), human, progress.bar())?;
+    if let Some(collector) = args.ipfix {
+        let exporter = ndpi::export::Exporter::start(collector, args.export_config())
+            .map_err(|e| format!("cannot export to {collector}: {e}"))?;
+        sink = sink.with_ipfix(exporter);
+    }
     if source.is_live() && !args.quiet {
         eprintln!(
             "classify: capturing on {} ({:?}), snaplen {}; Ctrl-C to stop",
@@ -112,6 +118,7 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     let (mut report, result) = pipeline::run(&mut source, detectors, engine, run);
     report.scripts = scripts;
     let written = sink.finish(&report.failures);
+    report.export = sink.finish_export();
 
     report.show(to_stdout, args.quiet, signal.load(Ordering::Relaxed))?;
     result?;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use flowlua::{Alert, ScriptFailure};
 use indicatif::ProgressBar;
+use ndpi::export::{ExportStats, Exporter};
 use ndpi::{FlowRecord, ProtocolId, Risk};
 use serde::Serialize;
 
@@ -23,21 +24,24 @@ enum Line<'a> {
     ScriptFailure(&'a ScriptFailure),
 }
 
-/// What a worker hands over at once: the flows that ended and the alerts raised.
+/// What a worker hands over at once: the flows that ended, the alerts raised, and (when
+/// exporting IPFIX) the active flows whose active timeout passed.
 #[derive(Default)]
 pub struct Batch {
     pub flows: Vec<FlowRecord>,
     pub alerts: Vec<Alert>,
+    pub active: Vec<FlowRecord>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty() && self.alerts.is_empty()
+        self.flows.is_empty() && self.alerts.is_empty() && self.active.is_empty()
     }
 
     pub fn clear(&mut self) {
         self.flows.clear();
         self.alerts.clear();
+        self.active.clear();
     }
 }
 
@@ -48,6 +52,8 @@ pub struct Sink {
     failed: AtomicBool,
     /// Human lines hide the progress bar while they print.
     bar: ProgressBar,
+    /// IPFIX export (--ipfix): its failures are counted, never fatal.
+    ipfix: Mutex<Option<Exporter>>,
 }
 
 struct State {
@@ -77,11 +83,43 @@ impl Sink {
             }),
             failed: AtomicBool::new(false),
             bar,
+            ipfix: Mutex::new(None),
         })
+    }
+
+    /// Exports flows over IPFIX too.
+    pub fn with_ipfix(self, exporter: Exporter) -> Sink {
+        *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) = Some(exporter);
+        self
+    }
+
+    /// Whether flows are exported over IPFIX (workers then hand over active flows too).
+    pub fn exports(&self) -> bool {
+        self.ipfix
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Sends a message that waited long enough (a quiet live link).
+    pub fn tick(&self) {
+        if let Some(exporter) = &mut *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) {
+            exporter.tick();
+        }
+    }
+
+    /// Ends the IPFIX export (waiting a few seconds for unsent messages); its counters.
+    pub fn finish_export(&self) -> Option<ExportStats> {
+        let exporter = self.ipfix.lock().unwrap_or_else(|e| e.into_inner()).take();
+        exporter.map(Exporter::finish)
     }
 
     /// Writes a batch.
     pub fn write(&self, batch: &Batch) {
+        if let Some(exporter) = &mut *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) {
+            batch.active.iter().for_each(|r| exporter.active(r));
+            batch.flows.iter().for_each(|r| exporter.ended(r));
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *state;
         if state.error.is_some() {

@@ -134,6 +134,7 @@ fn read(
         };
         if due {
             last_tick = Instant::now();
+            run.sink.tick();
             if let Err(e) = dispatch.flush() {
                 break Err(e);
             }

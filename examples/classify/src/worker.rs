@@ -92,6 +92,7 @@ impl<'a> Worker<'a> {
             checks,
             batch,
             report,
+            sink,
             ..
         } = self;
         let events = tracker.drain_events();
@@ -108,6 +109,9 @@ impl<'a> Worker<'a> {
                 FlowEvent::Periodic(record) => {
                     if let Some(checks) = checks {
                         checks.periodic(&record);
+                    }
+                    if sink.exports() {
+                        batch.active.push(record);
                     }
                 }
                 FlowEvent::Ended(record) => {
@@ -128,7 +132,7 @@ impl<'a> Worker<'a> {
         }
         if !batch.is_empty() {
             report.alerts += batch.alerts.len() as u64;
-            self.sink.write(batch);
+            sink.write(batch);
             batch.clear();
         }
     }
