@@ -17,6 +17,7 @@ packages=(
   # The live-capture test of the classify example: real servers and clients on 127.0.0.1
   # (tests/data/loopback-servers.sh).
   openssl curl dnsmasq-base bind9-dnsutils openssh-server openssh-client iproute2
+  nfdump                    # the IPFIX test's collector: nfcapd, and nfdump to read its files
   "$@"
 )
 missing=()

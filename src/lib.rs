@@ -15,6 +15,7 @@
 //!   with VLAN/MPLS/PPPoE and optional tunnels) into the L3 packets nDPI wants, without
 //!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
 //!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
+//! - [`export::Exporter`] sends flow records to an IPFIX collector over UDP or TCP.
 //! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap;
 //!   [`classify_file`] runs a whole file through a tracker, yielding its events as it reads.
 //!
@@ -101,6 +102,7 @@ mod capture;
 mod decode;
 mod detector;
 mod error;
+pub mod export;
 mod flow;
 mod frame;
 mod locality;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgGroup, Parser};
+use ndpi::export::{Collector, ExportConfig};
 use ndpi::{Cidr, Detector, DetectorBuilder, LiveOptions, TrackerConfig};
 
 const AFTER_HELP: &str = "\
@@ -113,10 +114,23 @@ pub struct Args {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub json: Option<PathBuf>,
     /// Also write a flow_update JSON line for each active flow every this much of its flow time
-    /// (60s, 5m; a bare number is seconds); Lua periodic hooks then run at this interval too
+    /// (60s, 5m; a bare number is seconds). Periodic outputs share one interval: the shorter of
+    /// this and --active-timeout; Lua periodic hooks run at it too
     #[arg(long, value_name = "DURATION", value_parser = parse_update_interval,
           help_heading = "Output")]
     pub flow_updates: Option<Duration>,
+    /// Export flows over IPFIX to a collector: udp://HOST:PORT or tcp://HOST:PORT
+    #[arg(long, value_name = "URL", help_heading = "Output")]
+    pub ipfix: Option<Collector>,
+    /// With --ipfix: export long flows every this long of flow time (flowEndReason 2), counters
+    /// as deltas; shared with --flow-updates and Lua periodic hooks (the shorter interval wins)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s",
+          help_heading = "Output")]
+    pub active_timeout: Duration,
+    /// With --ipfix over UDP: at most this many messages a second [default: no limit]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..),
+          help_heading = "Output")]
+    pub ipfix_rate: Option<u32>,
     /// Print nothing but errors and the final throughput line
     #[arg(short, long, help_heading = "Output")]
     pub quiet: bool,
@@ -157,6 +171,22 @@ impl Args {
         config.local_networks = self.local_net.clone();
         config.periodic_interval = periodic;
         config
+    }
+
+    /// The IPFIX exporter's settings.
+    pub fn export_config(&self) -> ExportConfig {
+        let mut config = ExportConfig::default();
+        config.max_messages_per_sec = self.ipfix_rate;
+        config
+    }
+
+    /// The tracker's one periodic interval, which flow_update lines, IPFIX active-timeout
+    /// records and the Lua periodic hooks all follow: the shorter of --flow-updates and (with
+    /// --ipfix) --active-timeout, else the checks' interval (60 s) when a check has a periodic
+    /// hook.
+    pub fn periodic_interval(&self, checks: Option<Duration>) -> Option<Duration> {
+        let asked = [self.flow_updates, self.ipfix.map(|_| self.active_timeout)];
+        asked.into_iter().flatten().min().or(checks)
     }
 
     /// The detection module's settings: nDPI's custom files.

@@ -10,7 +10,8 @@ use ndpi::FlowRecord;
 use crate::Fatal;
 
 /// Flow time between two periodic hooks of a flow, as ntopng's periodic flow scripts run: the
-/// tracker's periodic events drive them.
+/// tracker's periodic events drive them. With `--ipfix` those events come every
+/// `--active-timeout` instead (the IPFIX active timeout), and the hooks with them.
 pub const PERIODIC_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A checks directory and the settings every worker loads it with.

@@ -82,26 +82,29 @@ fn classify(args: &Args) -> Result<(), Fatal> {
         None => (None, None),
     };
     let scripts = checks.as_ref().map(|c| c.scripts);
-    // One interval for the tracker's periodic events: --flow-updates', which the Lua periodic
-    // hooks then follow too, else the checks' own (60 s) when one has a periodic hook.
-    let periodic = args
-        .flow_updates
-        .or(checks.as_ref().and_then(|c| c.periodic));
     let setup = Setup {
-        tracker: args.tracker_config(periodic),
+        tracker: args
+            .tracker_config(args.periodic_interval(checks.as_ref().and_then(|c| c.periodic))),
         checks,
-        flow_updates: args.flow_updates.is_some(),
     };
 
     let mut source = Source::open(args)?;
     let mut progress = Progress::new(source.is_live(), source.file_bytes, args.quiet);
     let human = !(args.quiet || to_stdout);
-    let sink = Sink::create(
+    let mut sink = Sink::create(
         args.json.as_deref(),
         human,
         source.is_live(),
         progress.bar(),
     )?;
+    if args.flow_updates.is_some() {
+        sink = sink.with_flow_updates();
+    }
+    if let Some(collector) = args.ipfix {
+        let exporter = ndpi::export::Exporter::start(collector, args.export_config())
+            .map_err(|e| format!("cannot export to {collector}: {e}"))?;
+        sink = sink.with_ipfix(exporter);
+    }
     if source.is_live() && !args.quiet {
         eprintln!(
             "classify: capturing on {} ({:?}), snaplen {}, buffer {}; Ctrl-C to stop",
@@ -124,6 +127,7 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     let (mut report, result) = pipeline::run(&mut source, detectors, engine, run);
     report.scripts = scripts;
     let written = sink.finish(&report.failures);
+    report.export = sink.finish_export();
 
     report.show(to_stdout, args.quiet, signal.load(Ordering::Relaxed))?;
     result?;

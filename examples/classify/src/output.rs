@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use flowlua::{Alert, ScriptFailure};
 use indicatif::ProgressBar;
+use ndpi::export::{ExportStats, Exporter};
 use ndpi::{FlowRecord, ProtocolId, Risk};
 use serde::Serialize;
 
@@ -24,23 +25,23 @@ enum Line<'a> {
     ScriptFailure(&'a ScriptFailure),
 }
 
-/// What a worker hands over at once: the flows that ended, the alerts raised, and with
-/// --flow-updates the records of the flows whose update interval passed (written first: a
-/// flow's updates come before its end).
+/// What a worker hands over at once: the flows that ended, the alerts raised, and the records of
+/// the flows whose periodic interval passed (with --flow-updates written first, as flow_update
+/// lines: a flow's updates come before its end; with --ipfix exported as active-timeout records).
 #[derive(Default)]
 pub struct Batch {
-    pub updates: Vec<FlowRecord>,
+    pub periodic: Vec<FlowRecord>,
     pub flows: Vec<FlowRecord>,
     pub alerts: Vec<Alert>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.updates.is_empty() && self.flows.is_empty() && self.alerts.is_empty()
+        self.periodic.is_empty() && self.flows.is_empty() && self.alerts.is_empty()
     }
 
     pub fn clear(&mut self) {
-        self.updates.clear();
+        self.periodic.clear();
         self.flows.clear();
         self.alerts.clear();
     }
@@ -56,6 +57,10 @@ pub struct Sink {
     flush_json: bool,
     /// Human lines hide the progress bar while they print.
     bar: ProgressBar,
+    /// Write periodic records as flow_update JSON lines (--flow-updates).
+    flow_updates: bool,
+    /// IPFIX export (--ipfix): its failures are counted, never fatal.
+    ipfix: Mutex<Option<Exporter>>,
 }
 
 struct State {
@@ -92,11 +97,53 @@ impl Sink {
             failed: AtomicBool::new(false),
             flush_json,
             bar,
+            flow_updates: false,
+            ipfix: Mutex::new(None),
         })
+    }
+
+    /// Writes periodic records as flow_update JSON lines too.
+    pub fn with_flow_updates(mut self) -> Sink {
+        self.flow_updates = true;
+        self
+    }
+
+    /// Exports flows over IPFIX too.
+    pub fn with_ipfix(self, exporter: Exporter) -> Sink {
+        *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) = Some(exporter);
+        self
+    }
+
+    /// Whether periodic records are wanted (flow_update lines, or IPFIX active-timeout records):
+    /// workers then hand them over.
+    pub fn wants_periodic(&self) -> bool {
+        self.flow_updates
+            || self
+                .ipfix
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
+    /// Sends a message that waited long enough (a quiet live link).
+    pub fn tick(&self) {
+        if let Some(exporter) = &mut *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) {
+            exporter.tick();
+        }
+    }
+
+    /// Ends the IPFIX export (waiting a few seconds for unsent messages); its counters.
+    pub fn finish_export(&self) -> Option<ExportStats> {
+        let exporter = self.ipfix.lock().unwrap_or_else(|e| e.into_inner()).take();
+        exporter.map(Exporter::finish)
     }
 
     /// Writes a batch.
     pub fn write(&self, batch: &Batch) {
+        if let Some(exporter) = &mut *self.ipfix.lock().unwrap_or_else(|e| e.into_inner()) {
+            batch.periodic.iter().for_each(|r| exporter.active(r));
+            batch.flows.iter().for_each(|r| exporter.ended(r));
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let state = &mut *state;
         if state.error.is_some() {
@@ -104,7 +151,7 @@ impl Sink {
         }
         let mut result = Ok(());
         if let Some(json) = &mut state.json {
-            result = write_json(json, batch);
+            result = write_json(json, batch, self.flow_updates);
             if self.flush_json && result.is_ok() {
                 result = json.flush();
             }
@@ -149,8 +196,8 @@ impl Sink {
     }
 }
 
-fn write_json(out: &mut impl Write, batch: &Batch) -> io::Result<()> {
-    for record in &batch.updates {
+fn write_json(out: &mut impl Write, batch: &Batch, flow_updates: bool) -> io::Result<()> {
+    for record in batch.periodic.iter().filter(|_| flow_updates) {
         json_line(out, &Line::FlowUpdate(record))?;
     }
     for record in &batch.flows {

@@ -146,6 +146,7 @@ fn read(
         };
         if due {
             last_tick = Instant::now();
+            run.sink.tick();
             if let Err(e) = dispatch.flush(clock_ms) {
                 break Err(e);
             }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use flowlua::ScriptFailure;
 use humantime::format_duration;
 use indicatif::{DecimalBytes, HumanCount, HumanFloatCount};
+use ndpi::export::ExportStats;
 use ndpi::{CaptureStats, FlowRecord, TrackerStats};
 
 /// Packets, bytes and flows of one protocol.
@@ -67,6 +68,8 @@ pub struct Report {
     pub span_ms: Option<(u64, u64)>,
     pub capture: Option<CaptureStats>,
     pub elapsed: Duration,
+    /// The IPFIX export's counters (--ipfix).
+    pub export: Option<ExportStats>,
 }
 
 impl Report {
@@ -192,6 +195,25 @@ impl Report {
                 HumanCount(c.bytes).to_string(),
                 HumanCount(c.flows)
             )?;
+        }
+        if let Some(e) = &self.export {
+            writeln!(
+                out,
+                "\nIPFIX export:        {} records ({} active), {} sent in {} messages ({}), \
+                 {} dropped, {} send errors, {} connect errors, {} connections",
+                HumanCount(e.records),
+                HumanCount(e.active_records),
+                HumanCount(e.records_sent),
+                HumanCount(e.messages_sent),
+                DecimalBytes(e.bytes_sent),
+                HumanCount(e.records_dropped),
+                HumanCount(e.send_errors),
+                HumanCount(e.connect_errors),
+                HumanCount(e.connects)
+            )?;
+            if let Some(error) = &e.last_error {
+                writeln!(out, "  last export error: {error}")?;
+            }
         }
         if let Some(scripts) = self.scripts {
             writeln!(

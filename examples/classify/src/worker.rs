@@ -18,8 +18,6 @@ use crate::Fatal;
 pub struct Setup {
     pub tracker: TrackerConfig,
     pub checks: Option<ChecksDir>,
-    /// Write the tracker's periodic records as `flow_update` lines (--flow-updates).
-    pub flow_updates: bool,
 }
 
 impl Setup {
@@ -34,7 +32,6 @@ pub struct Worker<'a> {
     tracker: Tracker<'a>,
     checks: Option<Checks>,
     batch: Batch,
-    flow_updates: bool,
     report: WorkerReport,
     sink: &'a Sink,
     counters: &'a Counters,
@@ -55,7 +52,6 @@ impl<'a> Worker<'a> {
             tracker: Tracker::new(detector, setup.tracker.clone()),
             checks: engine.map(Checks::new),
             batch: Batch::default(),
-            flow_updates: setup.flow_updates,
             report: WorkerReport::default(),
             sink,
             counters,
@@ -95,8 +91,8 @@ impl<'a> Worker<'a> {
             tracker,
             checks,
             batch,
-            flow_updates,
             report,
+            sink,
             ..
         } = self;
         let events = tracker.drain_events();
@@ -114,8 +110,8 @@ impl<'a> Worker<'a> {
                     if let Some(checks) = checks {
                         checks.periodic(&record);
                     }
-                    if *flow_updates {
-                        batch.updates.push(record);
+                    if sink.wants_periodic() {
+                        batch.periodic.push(record);
                     }
                 }
                 FlowEvent::Ended(record) => {
@@ -136,7 +132,7 @@ impl<'a> Worker<'a> {
         }
         if !batch.is_empty() {
             report.alerts += batch.alerts.len() as u64;
-            self.sink.write(batch);
+            sink.write(batch);
             batch.clear();
         }
     }

@@ -4,6 +4,7 @@
 mod checks;
 mod cli;
 mod common;
+mod ipfix;
 mod live;
 mod reference;
 mod threads;
