@@ -6,4 +6,5 @@ mod cli;
 mod common;
 mod live;
 mod reference;
+mod replay;
 mod threads;
