@@ -17,6 +17,8 @@ packages=(
   # The live-capture test of the classify example: real servers and clients on 127.0.0.1
   # (tests/data/loopback-servers.sh).
   openssl curl dnsmasq-base bind9-dnsutils openssh-server openssh-client iproute2
+  # The replay test (a veth pair in a network namespace) and scripts/replay-bench.sh.
+  tcpreplay bc
   "$@"
 )
 missing=()
