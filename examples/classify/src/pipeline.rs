@@ -1,6 +1,7 @@
 //! The run: the reader loop (stop conditions, timestamps, progress) feeding either one worker
 //! inline or N worker threads, each owning the flows of one shard of a symmetric hash of the
-//! flows' addresses.
+//! flows' addresses; or, live on a fanout group, N worker threads each reading its own capture
+//! (the kernel shards by the same kind of hash) while this thread watches and reports.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
