@@ -18,6 +18,8 @@ packages=(
   # (tests/data/loopback-servers.sh).
   openssl curl dnsmasq-base bind9-dnsutils openssh-server openssh-client iproute2
   nfdump                    # the IPFIX test's collector: nfcapd, and nfdump to read its files
+  # The replay test (a veth pair in a network namespace) and scripts/replay-bench.sh.
+  tcpreplay bc
   "$@"
 )
 missing=()

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::{CaptureStep, Error, Frame, LinkType};
 
+#[cfg(target_os = "linux")]
+mod fanout;
+
 /// The result of one read.
 #[derive(Debug)]
 pub enum Next<'a> {

@@ -1,19 +1,24 @@
 //! The run: the reader loop (stop conditions, timestamps, progress) feeding either one worker
 //! inline or N worker threads, each owning the flows of one shard of a symmetric hash of the
-//! flows' addresses.
+//! flows' addresses; or, live on a fanout group, N worker threads each reading its own capture
+//! (the kernel shards by the same kind of hash) while this thread watches and reports.
 
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use flowlua::Engine;
-use ndpi::{decode, DecodeOptions, Detector, DropReason, Frame, LinkType, Packet};
+use ndpi::{
+    decode, Capture, CaptureStats, DecodeOptions, Detector, DropReason, Frame, LinkType, Next,
+    Packet,
+};
 use rustc_hash::FxHasher;
 
 use crate::output::Sink;
 use crate::progress::{Counters, KernelDrops, Progress};
-use crate::source::{Read, Source};
+use crate::source::{sum_stats, Read, Source};
 use crate::summary::{Report, WorkerReport};
 use crate::worker::{Setup, Worker};
 use crate::{args::millis, Fatal};
@@ -46,7 +51,17 @@ pub fn run(
 ) -> (Report, Result<(), Fatal>) {
     let counters = Counters::default();
     let started = Instant::now();
-    let (mut report, result) = if detectors.len() == 1 {
+    let (mut report, result) = if let Some((captures, link, ready_ms)) = source.fanout() {
+        drop(engine);
+        let group = Group {
+            link,
+            ready_ms,
+            stop: AtomicBool::new(false),
+            frames: AtomicU64::new(0),
+            stats: captures.iter().map(|_| Mutex::new(None)).collect(),
+        };
+        fanout(captures, detectors, &group, &mut run, &counters)
+    } else if detectors.len() == 1 {
         let detector = detectors.pop().expect("one detector");
         let mut worker = Worker::new(&detector, run.setup, engine, run.sink, &counters);
         let (mut report, result) = read(source, &mut worker, &mut run, &counters);
@@ -357,4 +372,157 @@ fn work(
         let _ = recycle.send(batch);
     }
     Ok(worker.finish())
+}
+
+/// What the workers of a fanout group share with the monitoring thread.
+struct Group {
+    link: LinkType,
+    /// Frames stamped before this (ms since the epoch) came before the group was complete.
+    ready_ms: u64,
+    /// Set by the monitoring thread, or by a worker that reached --count or failed.
+    stop: AtomicBool,
+    /// Frames read by all the workers.
+    frames: AtomicU64,
+    /// Each capture's latest statistics.
+    stats: Vec<Mutex<Option<CaptureStats>>>,
+}
+
+/// What one worker of a fanout group read.
+struct Read1 {
+    frames: u64,
+    span_ms: Option<(u64, u64)>,
+}
+
+/// Live `--threads N` on a fanout group: each worker thread reads its own capture, tracks and
+/// checks its flows, and ends them on the wall clock when its capture is quiet. The calling
+/// thread watches the stop conditions and refreshes the status line.
+fn fanout(
+    captures: &mut [Capture],
+    detectors: Vec<Detector>,
+    group: &Group,
+    run: &mut Run<'_>,
+    counters: &Counters,
+) -> (Report, Result<(), Fatal>) {
+    let (setup, sink, count) = (run.setup, run.sink, run.limits.count);
+    let deadline = run.limits.duration.map(|d| Instant::now() + d);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = captures
+            .iter_mut()
+            .zip(detectors)
+            .enumerate()
+            .map(|(slot, (capture, detector))| {
+                scope.spawn(move || {
+                    let result =
+                        read_own(capture, slot, detector, group, setup, sink, counters, count);
+                    // A failed worker stops the others.
+                    if result.is_err() {
+                        group.stop.store(true, Ordering::Relaxed);
+                    }
+                    result
+                })
+            })
+            .collect();
+        let mut kernel_drops = KernelDrops::default();
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let stats = sum_stats(group.stats.iter().map(|s| *s.lock().expect("not poisoned")));
+            if let Some(warning) = stats.and_then(|k| kernel_drops.check(k)) {
+                run.progress.warn(&warning);
+            }
+            let frames = group.frames.load(Ordering::Relaxed);
+            run.progress.update(0, frames, counters, stats);
+            if run.limits.signal.load(Ordering::Relaxed)
+                || sink.failed()
+                || deadline.is_some_and(|d| Instant::now() >= d)
+                || group.stop.load(Ordering::Relaxed)
+                || workers.iter().any(|w| w.is_finished())
+            {
+                break;
+            }
+        }
+        group.stop.store(true, Ordering::Relaxed);
+        let (mut report, mut result) = (Report::default(), Ok(()));
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok((worker, read))) => {
+                    report.merge(worker);
+                    report.frames_read += read.frames;
+                    report.span_ms = match (report.span_ms, read.span_ms) {
+                        (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                        (a, b) => a.or(b),
+                    };
+                }
+                Ok(Err(e)) => result = Err(e),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (report, result)
+    })
+}
+
+/// One worker of a fanout group: reads its capture until told to stop (or --count frames were
+/// read by all), and hands in its report.
+#[allow(clippy::too_many_arguments)]
+fn read_own(
+    capture: &mut Capture,
+    slot: usize,
+    detector: Detector,
+    group: &Group,
+    setup: &Setup,
+    sink: &Sink,
+    counters: &Counters,
+    count: Option<u64>,
+) -> Result<(WorkerReport, Read1), Fatal> {
+    let engine = setup.load_checks()?;
+    let mut worker = Worker::new(&detector, setup, engine, sink, counters);
+    let mut read = Read1 {
+        frames: 0,
+        span_ms: None,
+    };
+    let (mut published, mut last_tick) = (0, Instant::now());
+    while !group.stop.load(Ordering::Relaxed) {
+        let mut idle = false;
+        match capture.next_frame()? {
+            // Each capture of the group got these before the group was complete.
+            Next::Frame(frame) if frame.time_ms < group.ready_ms => {}
+            Next::Frame(frame) => {
+                if let Some(count) = count {
+                    if group.frames.fetch_add(1, Ordering::Relaxed) >= count {
+                        group.stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    published += 1;
+                }
+                read.frames += 1;
+                let first = read.span_ms.map_or(frame.time_ms, |(first, _)| first);
+                let last = read.span_ms.map_or(frame.time_ms, |(_, last)| last);
+                read.span_ms = Some((first, last.max(frame.time_ms)));
+                worker.process(group.link, frame)?;
+                worker.drain();
+            }
+            // A quiet capture: the wall clock moves the flows' time on (live frame times are
+            // wall-clock times), so that idle and closed flows end on time.
+            Next::Timeout => {
+                worker.advance_to(wall_clock_ms());
+                idle = true;
+            }
+            Next::End => break,
+        }
+        if idle || last_tick.elapsed() >= Duration::from_millis(100) {
+            last_tick = Instant::now();
+            worker.drain();
+            worker.publish();
+            group
+                .frames
+                .fetch_add(read.frames - published, Ordering::Relaxed);
+            published = read.frames;
+            *group.stats[slot].lock().expect("not poisoned") = capture.stats();
+        }
+    }
+    let report = worker.finish();
+    group
+        .frames
+        .fetch_add(read.frames - published, Ordering::Relaxed);
+    *group.stats[slot].lock().expect("not poisoned") = capture.stats();
+    Ok((report, read))
 }

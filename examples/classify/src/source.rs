@@ -27,6 +27,9 @@ enum Input {
     Files(Files),
     /// Reads return `Next::Timeout` after the read timeout on a quiet link.
     Live(Capture, LinkType),
+    /// `--threads N` live on Linux: N captures of the interface in one AF_PACKET fanout group,
+    /// one per worker, and the time (ms since the epoch) from which their frames count.
+    Fanout(Vec<Capture>, LinkType, u64),
 }
 
 impl Source {
@@ -38,8 +41,12 @@ impl Source {
         if let Some(interface) = &args.interface {
             let capture = Capture::open_live(interface, &args.live_options())?;
             let (capture, link) = prepare(capture, filter.as_deref())?;
+            let input = match args.threads {
+                1 => Input::Live(capture, link),
+                n => fanout(capture, link, args, usize::from(n))?,
+            };
             return Ok(Source {
-                input: Input::Live(capture, link),
+                input,
                 file_bytes: 0,
             });
         }
@@ -70,14 +77,23 @@ impl Source {
 
     /// Whether this is a live interface.
     pub fn is_live(&self) -> bool {
-        matches!(self.input, Input::Live(..))
+        matches!(self.input, Input::Live(..) | Input::Fanout(..))
+    }
+
+    /// The captures of a fanout group, one per worker, their link type and the time (ms since
+    /// the epoch) before which their frames are to be skipped.
+    pub fn fanout(&mut self) -> Option<(&mut [Capture], LinkType, u64)> {
+        match &mut self.input {
+            Input::Fanout(captures, link, ready_ms) => Some((captures, *link, *ready_ms)),
+            _ => None,
+        }
     }
 
     /// The link type of the capture (of the first file).
     pub fn link(&self) -> LinkType {
         match &self.input {
             Input::Files(files) => files.link,
-            Input::Live(_, link) => *link,
+            Input::Live(_, link) | Input::Fanout(_, link, _) => *link,
         }
     }
 
@@ -90,6 +106,8 @@ impl Source {
                 Next::Timeout => Read::Idle,
                 Next::End => Read::End,
             }),
+            // Each worker reads its own capture.
+            Input::Fanout(..) => Ok(Read::End),
         }
     }
 
@@ -97,7 +115,7 @@ impl Source {
     pub fn position(&self) -> u64 {
         match &self.input {
             Input::Files(files) => files.done + files.read.min(files.size),
-            Input::Live(..) => 0,
+            Input::Live(..) | Input::Fanout(..) => 0,
         }
     }
 
@@ -106,8 +124,75 @@ impl Source {
         match &mut self.input {
             Input::Files(_) => None,
             Input::Live(capture, _) => capture.stats(),
+            Input::Fanout(captures, ..) => sum_stats(captures.iter_mut().map(Capture::stats)),
         }
     }
+}
+
+/// The statistics of the captures of a fanout group, summed (each counts the frames it got).
+pub fn sum_stats(stats: impl IntoIterator<Item = Option<CaptureStats>>) -> Option<CaptureStats> {
+    stats.into_iter().flatten().reduce(|a, b| CaptureStats {
+        received: a.received.wrapping_add(b.received),
+        dropped: a.dropped.wrapping_add(b.dropped),
+        if_dropped: a.if_dropped.wrapping_add(b.if_dropped),
+    })
+}
+
+/// `--threads N` live: `first` and N - 1 more captures of the interface in one fanout group, so
+/// that each worker reads its own. Where that cannot be (not Linux, not Ethernet, the kernel
+/// refuses), a warning, and the one capture read by one thread for all the workers.
+fn fanout(first: Capture, link: LinkType, args: &Args, n: usize) -> Result<Input, Error> {
+    let fallback = |first: Capture, why: &str| {
+        eprintln!(
+            "classify: warning: {why}; one thread reads {} for the {n} workers",
+            first.name()
+        );
+        Ok(Input::Live(first, link))
+    };
+    if !cfg!(target_os = "linux") {
+        return fallback(first, "no AF_PACKET fanout outside Linux");
+    }
+    if link != LinkType::Ethernet {
+        return fallback(first, &format!("no fanout for link type {link:?}"));
+    }
+    let mut captures = vec![first];
+    let interface = args.interface.as_deref().unwrap_or_default();
+    for _ in 1..n {
+        let capture = Capture::open_live(interface, &args.live_options())?;
+        captures.push(prepare(capture, args.filter.as_deref())?.0);
+    }
+    join(captures, link, fallback)
+}
+
+#[cfg(target_os = "linux")]
+fn join(
+    mut captures: Vec<Capture>,
+    link: LinkType,
+    fallback: impl FnOnce(Capture, &str) -> Result<Input, Error>,
+) -> Result<Input, Error> {
+    match Capture::join_fanout(&captures) {
+        Ok(ready_ms) => Ok(Input::Fanout(captures, link, ready_ms)),
+        Err(e) => {
+            // The others may be in the group: closing them leaves the first alone in it, which
+            // then gets every frame.
+            captures.truncate(1);
+            let first = captures.pop().expect("one capture");
+            fallback(first, &format!("the kernel refused the fanout group ({e})"))
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn join(
+    mut captures: Vec<Capture>,
+    _link: LinkType,
+    fallback: impl FnOnce(Capture, &str) -> Result<Input, Error>,
+) -> Result<Input, Error> {
+    captures.truncate(1);
+    fallback(
+        captures.pop().expect("one capture"),
+        "no AF_PACKET fanout outside Linux",
+    )
 }
 
 /// The file being read and those still to come.

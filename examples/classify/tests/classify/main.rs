@@ -7,4 +7,5 @@ mod common;
 mod ipfix;
 mod live;
 mod reference;
+mod replay;
 mod threads;
