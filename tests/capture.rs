@@ -111,6 +111,16 @@ fn the_live_snaplen_defaults_to_tcpdumps() {
 }
 
 #[test]
+fn live_frames_come_in_kernel_blocks_by_default() {
+    // Immediate mode gives each frame a snaplen-sized ring slot: with 262,144-byte frames a
+    // 64 MiB buffer would hold ~250 of them (scripts/replay-bench.sh lost most of a replay).
+    let options = LiveOptions::default();
+    assert!(!options.immediate);
+    assert_eq!(options.buffer_size, Some(64 << 20));
+    assert!(LiveOptions::default().immediate(true).immediate);
+}
+
+#[test]
 fn a_live_read_on_an_idle_interface_returns_at_the_timeout() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc_geteuid() } != 0 {

@@ -66,6 +66,10 @@ pub struct Args {
     /// Do not put the interface in promiscuous mode (live)
     #[arg(long, help_heading = "Input")]
     pub no_promisc: bool,
+    /// Hand over each frame as it arrives instead of in kernel blocks of up to 20 ms (live);
+    /// on Linux it holds far fewer frames in the buffer and loses frames under load
+    #[arg(long, help_heading = "Input")]
+    pub immediate: bool,
 
     /// nDPI custom protocols file (protos.txt)
     #[arg(long, value_name = "FILE", help_heading = "Classification")]
@@ -216,6 +220,7 @@ impl Args {
             .snaplen(self.snaplen)
             .promiscuous(!self.no_promisc)
             .buffer_size(Some(self.buffer_size))
+            .immediate(self.immediate)
     }
 }
 
