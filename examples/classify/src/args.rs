@@ -25,7 +25,9 @@ status line and the summary, with a warning the first time; a larger --buffer-si
 --threads N shards flows over N workers by a symmetric hash of their VLAN and addresses: flows \
 between two hosts share a worker, and with it nDPI's caches. The flow records are the same as with \
 one thread, except when the flow table is full (--max-flows applies per worker) or when nDPI's \
-caches link flows of different host pairs (seen with STUN in merged captures).
+caches link flows of different host pairs (seen with STUN in merged captures). Live on Linux, each \
+worker reads its own capture of the interface, joined in one AF_PACKET fanout group whose BPF \
+program hashes the same way; elsewhere one thread reads for all.
 
 Ctrl-C (or SIGTERM) stops the capture and reports every flow, with end_reason capture_end; a \
 second Ctrl-C exits at once.";

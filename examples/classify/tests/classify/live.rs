@@ -186,6 +186,34 @@ impl Classify {
     }
 }
 
+/// What every live test holds: the servers, a scratch directory and the lock (dropped in that
+/// order).
+struct Live {
+    servers: Servers,
+    dir: tempfile::TempDir,
+    _one: MutexGuard<'static, ()>,
+}
+
+impl Live {
+    /// `None`, and a line saying the test is skipped, without root.
+    fn start() -> Option<Live> {
+        if !is_root() {
+            eprintln!(
+                "skipped: live capture on lo needs root (capture privileges, DNS on port 53)"
+            );
+            return None;
+        }
+        let one = one_at_a_time();
+        let dir = tempfile::tempdir().unwrap();
+        let servers = Servers::start(dir.path());
+        Some(Live {
+            servers,
+            dir,
+            _one: one,
+        })
+    }
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -195,26 +223,22 @@ fn is_root() -> bool {
 
 #[test]
 fn live_capture_on_loopback() {
-    if !is_root() {
-        eprintln!("skipped: live capture on lo needs root (capture privileges, DNS on port 53)");
+    let Some(mut live) = Live::start() else {
         return;
-    }
-    let _one = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    let mut servers = Servers::start(dir.path());
+    };
     // lo's MTU is 64 KiB: frames cut short would be dropped as malformed, as ndpiReader does,
     // and the large download would not be large. The default snaplen (262144) is meant to keep
     // them whole, so this test leaves it alone.
     let classify = Classify::start(
         &["-d", "60s", "--checks", "examples/checks"],
-        &servers.filter,
-        dir.path().join("live.jsonl"),
+        &live.servers.filter,
+        live.dir.path().join("live.jsonl"),
     );
-    servers.run("drive_clients --large");
+    live.servers.run("drive_clients --large");
     // Let the last packets through the capture, then Ctrl-C.
     std::thread::sleep(Duration::from_millis(500));
     let (_, lines) = classify.interrupt();
-    drop(servers);
+    drop(live);
 
     let flows = of_type(&lines, "flow");
     let alerts = of_type(&lines, "alert");
@@ -260,26 +284,23 @@ fn live_capture_on_loopback() {
 
 #[test]
 fn live_flows_end_on_the_clock() {
-    if !is_root() {
-        eprintln!("skipped: live capture on lo needs root (capture privileges, DNS on port 53)");
+    let Some(mut live) = Live::start() else {
         return;
-    }
-    let _one = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    let mut servers = Servers::start(dir.path());
+    };
     // One thread and two (where the reader hands the clock to each worker), capturing the same
     // query side by side.
     let mut runs: Vec<Classify> = ["1", "2"]
         .iter()
         .map(|threads| {
-            let json = dir.path().join(format!("idle-{threads}.jsonl"));
+            let json = live.dir.path().join(format!("idle-{threads}.jsonl"));
             let args = ["--idle-timeout", "2s", "--threads", threads];
-            Classify::start(&args, &servers.filter, json)
+            Classify::start(&args, &live.servers.filter, json)
         })
         .collect();
 
     // One DNS query and its answer, then silence.
-    servers.run("_loopback_dig demo.example A NOERROR >/dev/null");
+    live.servers
+        .run("_loopback_dig demo.example A NOERROR >/dev/null");
     let answered = Instant::now();
     let is_query = |l: &&Value| l["type"] == "flow" && l["dns"]["last_query"] == "demo.example";
     let mut ended = vec![None; runs.len()];
@@ -320,15 +341,15 @@ fn live_flows_end_on_the_clock() {
 
 #[test]
 fn live_download_of_3_mb_with_default_options() {
-    if !is_root() {
-        eprintln!("skipped: live capture on lo needs root (capture privileges, DNS on port 53)");
+    let Some(mut live) = Live::start() else {
         return;
-    }
-    let _one = one_at_a_time();
-    let dir = tempfile::tempdir().unwrap();
-    let mut servers = Servers::start(dir.path());
-    let classify = Classify::start(&[], &servers.filter, dir.path().join("download.jsonl"));
-    let printed = servers.run(
+    };
+    let classify = Classify::start(
+        &[],
+        &live.servers.filter,
+        live.dir.path().join("download.jsonl"),
+    );
+    let printed = live.servers.run(
         "curl -q --noproxy '*' -sS --max-time 30 -o /dev/null -H 'Host: demo.example' \
          -w 'GOT %{http_code} %{size_download} %{size_header}\\n' \
          \"http://127.0.0.1:$LOOPBACK_HTTP_PORT/3mb.bin\"",
@@ -342,7 +363,7 @@ fn live_download_of_3_mb_with_default_options() {
     let received = got[1] + got[2];
     std::thread::sleep(Duration::from_millis(500));
     let (summary, lines) = classify.interrupt();
-    drop(servers);
+    drop(live);
 
     let flows = of_type(&lines, "flow");
     let download = flows
