@@ -251,26 +251,11 @@ fn truncate(text: &str, max: usize) -> String {
     text[..end].to_owned()
 }
 
-/// Unix seconds as "%F %T" in UTC.
+/// "2023-10-16 08:00:00": the reader's UTC time of Unix seconds.
 fn utc(secs: u32) -> String {
-    let days = i64::from(secs) / 86_400;
-    let rem = i64::from(secs) % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.into());
+    let rfc3339 = humantime::format_rfc3339_seconds(time).to_string();
+    rfc3339.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 type Key = (String, u16, String, String);

@@ -257,24 +257,9 @@ fn receive(socket: UdpSocket, quiet: Duration) -> thread::JoinHandle<Vec<Vec<u8>
 
 /// "1970-01-01T00:00:26.415": nfdump's JSON time in UTC, from Unix ms.
 fn nfdump_time(ms: u64) -> String {
-    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (h, min, s, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}")
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    let rfc3339 = humantime::format_rfc3339_millis(time).to_string();
+    rfc3339.trim_end_matches('Z').to_owned()
 }
 
 #[test]
