@@ -22,6 +22,9 @@ pub fn generate(library: &Library) -> Result<(), String> {
         .parse_callbacks(Box::new(
             bindgen::CargoCallbacks::new().rerun_on_header_files(false),
         ));
+    for name in library.release.opaque_types() {
+        builder = builder.opaque_type(name);
+    }
     for dir in &library.include_dirs {
         builder = builder.clang_arg(format!("-I{}", dir.display()));
     }

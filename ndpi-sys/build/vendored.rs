@@ -1,34 +1,32 @@
 //! Vendored mode: compile the pinned nDPI source with `cc`, without autotools.
 //!
-//! autotools would generate three headers; we write them ourselves into `OUT_DIR/include`
+//! autotools would generate a few headers; we write them ourselves into `OUT_DIR/include`
 //! next to copies of nDPI's public headers, so that dependents get one include directory that
-//! looks like an installed libndpi.
+//! looks like an installed libndpi. What differs between releases comes from [`Release`].
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{release, series, Library, API_VERSION, RELEASE_DATE, VERSION};
-
-/// Source directories whose `*.c` files (not recursive) make up libndpi. Files ending in
-/// `.c.inc`, `roaring.cc` and `third_party/src/hll/*.c` are `#include`d by these.
-const SOURCE_DIRS: [&str; 3] = ["src/lib", "src/lib/protocols", "src/lib/third_party/src"];
+use crate::releases::Release;
+use crate::Library;
 
 /// Compiles nDPI and links it statically. With `headers_only` (docs.rs), it only prepares the
 /// headers that bindgen reads, and neither compiles nor links anything.
-pub fn build(headers_only: bool) -> Result<Library, String> {
-    let source = source_dir()?;
+pub fn build(release: &'static Release, headers_only: bool) -> Result<Library, String> {
+    let source = source_dir(release)?;
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let include = out.join("include");
-    let gcrypt = env::var_os("CARGO_FEATURE_GCRYPT").is_some();
 
-    write_headers(&source, &include, gcrypt)?;
+    write_headers(release, &source, &include)?;
     rerun_if_changed(&source.join("src"));
-    rerun_if_changed(&source.join(".verified-sha256"));
+    rerun_if_changed(&source.join(STAMP));
+    let library = Library {
+        release,
+        include_dirs: vec![include.clone()],
+    };
     if headers_only {
-        return Ok(Library {
-            include_dirs: vec![include],
-        });
+        return Ok(library);
     }
 
     let mut build = cc::Build::new();
@@ -42,51 +40,61 @@ pub fn build(headers_only: bool) -> Result<Library, String> {
         // A debug build of the packet path makes every test and example crawl; nDPI itself
         // builds with -O2 by default.
         .opt_level(opt_level().max(2));
-    for dir in SOURCE_DIRS {
+    for define in release.defines() {
+        build.define(define, None);
+    }
+    for dir in release.source_dirs() {
         for file in c_files(&source.join(dir))? {
-            build.file(file);
+            if !release.skips(&file.to_string_lossy()) {
+                build.file(file);
+            }
         }
     }
     build
         .try_compile("ndpi")
         .map_err(|e| format!("compiling nDPI failed: {e}"))?;
 
-    if gcrypt {
-        link_gcrypt()?;
+    for dependency in release.dependencies() {
+        link(&dependency)?;
     }
-    println!("cargo:rustc-link-lib=m");
-    Ok(Library {
-        include_dirs: vec![include],
-    })
+    for lib in release.system_libs() {
+        println!("cargo:rustc-link-lib={lib}");
+    }
+    Ok(library)
 }
 
-/// Finds the nDPI source, in this order:
+/// The file `vendor/fetch.sh` writes into a source it verified.
+const STAMP: &str = ".verified-content-sha256";
+
+/// Finds the nDPI source of `release`, in this order:
 /// 1. `NDPI_SOURCE_DIR`, when set (and then nothing else);
-/// 2. `nDPI/` inside this crate: the copy a packaged ndpi-sys carries
+/// 2. `nDPI-SERIES/` inside this crate: the copy a packaged ndpi-sys carries
 ///    (`scripts/package-ndpi-sys.sh` puts it there);
-/// 3. the repository's `vendor/nDPI` next to this crate (a path or git dependency). When the
-///    repository's `vendor/fetch.sh` is there too, it runs first: it fetches and verifies the
-///    pinned source if it is missing or not the pinned one, and is quiet otherwise.
+/// 3. the repository's `vendor/nDPI-SERIES` next to this crate (a path or git dependency). When
+///    the repository's `vendor/fetch.sh` is there too, it runs first: it fetches and verifies
+///    the pinned source if it is missing or not the pinned one, and is quiet otherwise.
 ///
-/// Whatever is found is checked to be the release in `VERSION`.
-fn source_dir() -> Result<PathBuf, String> {
+/// Whatever is found is checked to be `release`.
+fn source_dir(release: &Release) -> Result<PathBuf, String> {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     if let Some(dir) = env::var_os("NDPI_SOURCE_DIR") {
-        return check_source(PathBuf::from(dir), "NDPI_SOURCE_DIR");
+        return check_source(release, PathBuf::from(dir), "NDPI_SOURCE_DIR");
     }
-    let packaged = manifest.join("nDPI");
+    let name = format!("nDPI-{}", release.series());
+    let packaged = manifest.join(&name);
     if packaged.join("configure.ac").is_file() {
-        return check_source(packaged, "the nDPI copy in the ndpi-sys package");
+        return check_source(release, packaged, "the nDPI copy in the ndpi-sys package");
     }
     let vendor = manifest.parent().unwrap_or(&manifest).join("vendor");
-    let repository = vendor.join("nDPI");
+    let repository = vendor.join(&name);
     let fetch = vendor.join("fetch.sh");
+    let missing = |why: &str| missing(release, &packaged, &repository, why);
     if fetch.is_file() {
-        rerun_if_changed(&vendor.join("ndpi.pin"));
-        run_fetch(&fetch, &repository).map_err(|why| missing(&packaged, &repository, &why))?;
+        rerun_if_changed(&vendor.join(format!("ndpi-{}.pin", release.series())));
+        run_fetch(release, &fetch, &repository).map_err(|why| missing(&why))?;
     }
     if repository.join("configure.ac").is_file() {
-        return check_source(repository, "vendor/nDPI");
+        return check_source(release, repository, &format!("vendor/{name}"));
     }
     let why = if fetch.is_file() {
         format!("{} succeeded but left no source there.", fetch.display())
@@ -96,16 +104,17 @@ fn source_dir() -> Result<PathBuf, String> {
             fetch.display()
         )
     };
-    Err(missing(&packaged, &repository, &why))
+    Err(missing(&why))
 }
 
-/// Runs the repository's `vendor/fetch.sh` (it honours `NDPI_TARBALL`), which puts the verified
-/// source in `vendor/nDPI`: the repository's own, git-ignored place for it, where nDPI's test
-/// captures are found too. What the script says ends up in the error, or in a warning when it
-/// fetched something.
-fn run_fetch(fetch: &Path, dest: &Path) -> Result<(), String> {
+/// Runs the repository's `vendor/fetch.sh SERIES` (it honours `NDPI_TARBALL` and
+/// `NDPI_MIRROR_DIR`), which puts the verified source in `vendor/nDPI-SERIES`: the
+/// repository's own, git-ignored place for it, where nDPI's test captures are found too. What
+/// the script says ends up in the error, or in a warning when it fetched something.
+fn run_fetch(release: &Release, fetch: &Path, dest: &Path) -> Result<(), String> {
     let output = std::process::Command::new("bash")
         .arg(fetch)
+        .arg(release.series())
         .env("NDPI_VENDOR_DIR", dest)
         .output()
         .map_err(|e| format!("`bash {}` could not run: {e}", fetch.display()))?;
@@ -125,42 +134,47 @@ fn run_fetch(fetch: &Path, dest: &Path) -> Result<(), String> {
 }
 
 /// The one message for "no nDPI source": where it looked, why the fetch did not help, and the
-/// three ways out.
-fn missing(packaged: &Path, repository: &Path, why: &str) -> String {
-    let series = series();
+/// ways out.
+fn missing(release: &Release, packaged: &Path, repository: &Path, why: &str) -> String {
+    let series = release.series();
     format!(
         "No nDPI {series} source. Looked for it in NDPI_SOURCE_DIR (not set), {} (the copy a \
          packaged ndpi-sys carries) and {} (the repository's vendor/fetch.sh puts it there).\n\
          {why}\n\n\
          Fix, one of:\n\
-         - NDPI_TARBALL=/path/to/ndpi_{series}.orig.tar.gz: a local copy of the pinned tarball, which \
-         the repository's vendor/fetch.sh verifies (sha256 in vendor/ndpi.pin) and unpacks;\n\
+         - NDPI_TARBALL=/path/to/nDPI-{series}.tar.gz: a local copy of nDPI {series}'s release \
+         tarball, which the repository's vendor/fetch.sh verifies (by content, against \
+         vendor/ndpi-{series}.pin) and unpacks;\n\
          - NDPI_SOURCE_DIR=/path/to/nDPI: an unpacked nDPI {series} source tree;\n\
-         - NDPI_NO_VENDOR=1: link the system libndpi {series}.x through pkg-config instead \
-         (Debian 12: apt-get install libndpi-dev pkg-config).",
+         - NDPI_VERSION: another release these bindings know;\n\
+         - NDPI_NO_VENDOR=1: link a system libndpi through pkg-config instead \
+         (Debian 12: apt-get install libndpi-dev pkg-config, nDPI 4.2).",
         packaged.display(),
         repository.display()
     )
 }
 
-fn check_source(dir: PathBuf, origin: &str) -> Result<PathBuf, String> {
-    let (series, release) = (series(), release());
+fn check_source(release: &Release, dir: PathBuf, origin: &str) -> Result<PathBuf, String> {
+    let (series, full) = (release.series(), release.release());
     let configure = dir.join("configure.ac");
     let text = fs::read_to_string(&configure).map_err(|e| {
         format!(
             "No nDPI source at {} ({origin}): {}: {e}.\n\n\
              Fix: point NDPI_SOURCE_DIR at an unpacked nDPI {series} source tree, or unset it to \
-             use the pinned source, or set NDPI_NO_VENDOR=1 to link a system libndpi {series} \
-             (Debian: apt-get install libndpi-dev).",
+             use the pinned source.",
             dir.display(),
             configure.display()
         )
     })?;
-    if !text.contains(&format!("AC_INIT([libndpi], [{release}])")) {
+    // 4.2 writes `AC_INIT([libndpi], [4.2.0])`, 4.10 `AC_INIT([libndpi],[4.10.0])`.
+    let init = text.lines().find(|line| line.starts_with("AC_INIT("));
+    let says = init.is_some_and(|line| line.replace(' ', "") == format!("AC_INIT([libndpi],[{full}])"));
+    if !says {
         return Err(format!(
-            "{} ({origin}) is not nDPI {release}; these bindings are written for {series} only.\n\n\
-             Fix: point NDPI_SOURCE_DIR at nDPI {series}, or unset it to use the pinned source.",
-            dir.display()
+            "{} ({origin}) is not nDPI {full} (its configure.ac says {}).\n\n\
+             Fix: point NDPI_SOURCE_DIR at nDPI {series}, or set NDPI_VERSION to the release it is.",
+            dir.display(),
+            init.unwrap_or("no AC_INIT")
         ));
     }
     Ok(dir)
@@ -184,8 +198,8 @@ fn c_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Copies nDPI's headers into `include` and writes the three that autotools would generate.
-fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), String> {
+/// Copies nDPI's headers into `include` and writes the ones autotools would generate.
+fn write_headers(release: &Release, source: &Path, include: &Path) -> Result<(), String> {
     let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
     fs::create_dir_all(include).map_err(|e| io(include, e))?;
     let headers = source.join("src/include");
@@ -199,33 +213,32 @@ fn write_headers(source: &Path, include: &Path, gcrypt: bool) -> Result<(), Stri
             )?;
         }
     }
-
-    let substitute = |template: &str, pairs: &[(&str, &str)]| -> Result<(), String> {
+    for (template, pairs) in release.templates() {
         let from = headers.join(format!("{template}.in"));
         let mut text = fs::read_to_string(&from).map_err(|e| io(&from, e))?;
         for (key, value) in pairs {
-            text = text.replace(key, value);
+            text = text.replace(key, &value);
         }
-        write_if_changed(&include.join(template), text.as_bytes())
-    };
-    let (major, minor, patch) = VERSION;
-    substitute(
-        "ndpi_define.h",
-        &[
-            ("@NDPI_MAJOR@", &major.to_string()),
-            ("@NDPI_MINOR@", &minor.to_string()),
-            ("@NDPI_PATCH@", &patch.to_string()),
-        ],
-    )?;
-    substitute(
-        "ndpi_api.h",
-        &[("@NDPI_API_VERSION@", &API_VERSION.to_string())],
-    )?;
-
+        if let Some(left) = placeholder(&text) {
+            return Err(format!("{}: {left} is not substituted", from.display()));
+        }
+        write_if_changed(&include.join(template), text.as_bytes())?;
+    }
     write_if_changed(
         &include.join("ndpi_config.h"),
-        config_header(gcrypt).as_bytes(),
+        config_header(release).as_bytes(),
     )
+}
+
+/// The first autotools placeholder (`@NAME@`) left in `text`: a release whose template gained
+/// one needs a row in `Release::templates`.
+fn placeholder(text: &str) -> Option<&str> {
+    text.match_indices('@').find_map(|(start, _)| {
+        let name_len = text[start + 1..]
+            .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+            .filter(|&n| n > 0 && text[start + 1 + n..].starts_with('@'))?;
+        Some(&text[start..start + name_len + 2])
+    })
 }
 
 /// Writes `path` only when its content differs, so unchanged headers keep their mtimes and
@@ -237,35 +250,34 @@ fn write_if_changed(path: &Path, content: &[u8]) -> Result<(), String> {
     fs::write(path, content).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The few `HAVE_*` and release macros nDPI's sources read from autotools' `ndpi_config.h`.
-fn config_header(gcrypt: bool) -> String {
-    let gcrypt = if gcrypt {
-        "#define HAVE_LIBGCRYPT 1"
-    } else {
-        "/* HAVE_LIBGCRYPT: off (feature `gcrypt` disabled) */"
-    };
-    let ((major, minor, patch), release) = (VERSION, release());
+/// The `HAVE_*`/`USE_*` and release macros nDPI's sources read from autotools' `ndpi_config.h`.
+fn config_header(release: &Release) -> String {
+    let ((major, minor, patch), full) = (release.version, release.release());
+    let date = release.date;
+    let features = release.config_macros().join("\n");
     format!(
         "/* Written by ndpi-sys's build script in place of autotools' ndpi_config.h. */\n\
          #ifndef NDPI_SYS_CONFIG_H\n#define NDPI_SYS_CONFIG_H\n\
-         {gcrypt}\n\
+         {features}\n\
          #define NDPI_MAJOR_RELEASE \"{major}\"\n#define NDPI_MINOR_RELEASE \"{minor}\"\n\
          #define NDPI_PATCH_LEVEL \"{patch}\"\n\
-         #define NDPI_GIT_RELEASE \"{release}\"\n#define NDPI_GIT_DATE \"{RELEASE_DATE}\"\n\
-         #define PACKAGE_VERSION \"{release}\"\n\
+         #define NDPI_GIT_RELEASE \"{full}\"\n#define NDPI_GIT_DATE \"{date}\"\n\
+         #define PACKAGE_VERSION \"{full}\"\n\
          #endif\n"
     )
 }
 
-fn link_gcrypt() -> Result<(), String> {
+/// Links a library through pkg-config, or says which feature wants it and how to install it.
+fn link(dependency: &crate::releases::Dependency) -> Result<(), String> {
     pkg_config::Config::new()
-        .probe("libgcrypt")
+        .probe(dependency.pkg_config)
         .map(|_| ())
         .map_err(|e| {
             format!(
-                "libgcrypt (needed for QUIC SNI/ALPN) was not found: {e}\n\n\
-             Fix: `apt-get install libgcrypt20-dev pkg-config`, or build without it: \
-             `default-features = false` on ndpi-sys (QUIC sub-classification is then lost)."
+                "{} (feature `{}`: {}) was not found: {e}\n\n\
+                 Fix: `apt-get install {} pkg-config`, or build without the feature \
+                 (default-features = false on ndpi-sys, then enable the ones you want).",
+                dependency.pkg_config, dependency.feature, dependency.purpose, dependency.debian
             )
         })
 }

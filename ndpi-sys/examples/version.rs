@@ -7,6 +7,9 @@ fn main() {
     // SAFETY: the module is initialized, finalized, queried and freed in order; the revision
     // string is static.
     unsafe {
+        #[cfg(ndpi410)] // 4.10 takes a global context (caches shared between modules): none.
+        let module = sys::ndpi_init_detection_module(std::ptr::null_mut());
+        #[cfg(not(ndpi410))] // 4.2 takes preferences.
         let module = sys::ndpi_init_detection_module(0);
         assert!(
             !module.is_null(),

@@ -34,6 +34,9 @@
 //! use ndpi_sys as sys;
 //! // SAFETY: init/exit are paired, and the module is finalized before use.
 //! unsafe {
+//!     #[cfg(ndpi410)] // 4.10 takes a global context (caches shared between modules): none.
+//!     let module = sys::ndpi_init_detection_module(std::ptr::null_mut());
+//!     #[cfg(not(ndpi410))] // 4.2 takes preferences.
 //!     let module = sys::ndpi_init_detection_module(0);
 //!     assert!(!module.is_null());
 //!     let mut all = sys::NDPI_PROTOCOL_BITMASK::default();
