@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::path::Path;
 
 use ndpi::{decode, Capture, DecodeOptions, LinkType, Next};
 
@@ -17,13 +16,10 @@ pub struct Frame {
 /// Every frame of nDPI's Ethernet test captures, in file order, timestamps shifted so the
 /// files follow each other (as a merged capture would).
 pub fn ethernet_frames() -> Vec<Frame> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vendor/nDPI/tests/pcap");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run vendor/fetch.sh)", dir.display()))
-        .map(|e| e.unwrap().path())
+    let paths: Vec<_> = ndpi_testdata::pcaps()
+        .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
-    paths.sort();
     let mut frames = Vec::new();
     let mut offset = 0u64;
     for path in paths {

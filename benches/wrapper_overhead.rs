@@ -45,6 +45,9 @@ fn bench(c: &mut Criterion) {
     // The raw module pointer: the wrapper's is private, so make a second, identical module.
     // SAFETY: init/bitmask/finalize in nDPI's required order; freed at the end of the bench.
     let raw_module = unsafe {
+        #[cfg(ndpi410)] // 4.10: no global context.
+        let module = sys::ndpi_init_detection_module(std::ptr::null_mut());
+        #[cfg(not(ndpi410))] // 4.2: default preferences.
         let module = sys::ndpi_init_detection_module(sys::ndpi_no_prefs);
         let mut all = sys::NDPI_PROTOCOL_BITMASK::default();
         sys::bitmask_set_all(&mut all);
@@ -62,6 +65,16 @@ fn bench(c: &mut Criterion) {
                     std::ptr::write_bytes(flow.cast::<u8>(), 0, size);
                     for (l3, time_ms) in packets {
                         let len = l3.len().min(usize::from(u16::MAX)) as u16;
+                        #[cfg(ndpi410)] // 4.10: direction and flow start unknown.
+                        let proto = sys::ndpi_detection_process_packet(
+                            raw_module,
+                            flow,
+                            l3.as_ptr(),
+                            len,
+                            *time_ms,
+                            &sys::ndpi_flow_input_info::default(),
+                        );
+                        #[cfg(not(ndpi410))]
                         let proto = sys::ndpi_detection_process_packet(
                             raw_module,
                             flow,

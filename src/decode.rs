@@ -33,6 +33,8 @@ pub enum LinkType {
     LinuxSll2,
     /// 802.11 with a radiotap header (`DLT_IEEE802_11_RADIO`).
     Radiotap,
+    /// Per-Packet Information (`DLT_PPI`) over Ethernet, as nDPI 4.10's reader reads it.
+    Ppi,
 }
 
 impl LinkType {
@@ -48,6 +50,7 @@ impl LinkType {
             108 => LinkType::Loop,
             113 => LinkType::LinuxSll,
             127 => LinkType::Radiotap,
+            192 => LinkType::Ppi,
             276 => LinkType::LinuxSll2,
             _ => return None,
         })
@@ -275,6 +278,16 @@ impl<'a> Decoder<'a> {
             LinkType::LinuxSll2 => (self.u16(at)?, at + 20),
             LinkType::Ethernet => self.ethernet(at)?,
             LinkType::Radiotap => self.radiotap(at)?,
+            LinkType::Ppi => {
+                // Little-endian header length and inner DLT; only Ethernet inside (as the
+                // reference).
+                let length = u16::from_le_bytes([self.byte(at + 2)?, self.byte(at + 3)?]);
+                let inner = [4, 5, 6, 7].map(|i| self.frame[at + i]);
+                if u32::from_le_bytes(inner) != 1 {
+                    return Err(DropReason::UnsupportedLinkType);
+                }
+                return self.link(LinkType::Ethernet, at + usize::from(length));
+            }
         };
         self.ethertype(ethertype, ip_at)
     }
@@ -524,6 +537,12 @@ impl<'a> Decoder<'a> {
                 return Ok(None);
             }
             let header = usize::from((self.byte(payload + 1)? & 0xF8) >> 1);
+            // nDPI 4.10's reader looks inside 802.11 data frames only.
+            if crate::compat::CAPWAP_DATA_FRAMES_ONLY
+                && (self.frame.len() <= payload + header + 32 || self.byte(payload + header + 1)? != 0x08)
+            {
+                return Ok(None);
+            }
             let llc = payload + header + 24;
             let ethertype = self.u16(llc + 6)?;
             self.tunnel = Tunnel::Capwap;
@@ -541,26 +560,44 @@ impl<'a> Decoder<'a> {
         Ok(None)
     }
 
-    /// GRE (RFC 2784/2890, version 0) carrying IP or transparent Ethernet.
+    /// GRE carrying IP, transparent Ethernet or PPP: version 0 (RFC 2784/2890) and the
+    /// enhanced GRE of PPTP (version 1, RFC 2637), with nDPI 4.10's reader's checks.
     fn gre(&mut self, at: usize, gre: &[u8]) -> Result<Option<Packet<'a>>, DropReason> {
-        if gre.len() < 4 || gre[1] & 0x07 != 0 {
+        const CHECKSUM: u16 = 0x8000;
+        const ROUTING: u16 = 0x4000;
+        const KEY: u16 = 0x2000;
+        const SEQUENCE: u16 = 0x1000;
+        const STRICT: u16 = 0x0800;
+        const RECURSION: u16 = 0x0700;
+        const ACK: u16 = 0x0080;
+        const RESERVED: u16 = 0x0078;
+        const PPP: u16 = 0x880B;
+        let (Some(flags), Some(protocol)) = (be16(gre, 0), be16(gre, 2)) else {
+            return Ok(None);
+        };
+        if flags & (RESERVED | RECURSION) != 0 {
             return Ok(None);
         }
-        let flags = gre[0];
-        let mut header = 4;
-        for bit in [0x80u8, 0x20, 0x10] {
-            // checksum(+reserved), key, sequence: 4 bytes each when present.
-            if flags & bit != 0 {
-                header += 4;
+        let has = |bit: u16| flags & bit != 0;
+        let optional_words = match flags & 0x0007 {
+            // checksum(+offset), key, sequence: 4 bytes each when present.
+            0 => [CHECKSUM, KEY, SEQUENCE].into_iter().filter(|b| has(*b)).count(),
+            // Enhanced GRE: PPP with a key (payload length, call ID), no checksum or routing.
+            1 if !has(CHECKSUM | ROUTING | STRICT) && has(KEY) && protocol == PPP => {
+                [KEY, SEQUENCE, ACK].into_iter().filter(|b| has(*b)).count()
             }
-        }
-        let protocol = u16::from_be_bytes([gre[2], gre[3]]);
-        if !matches!(protocol, ETH_P_IP | ETH_P_IPV6 | ETH_P_TEB) {
-            return Ok(None);
-        }
+            _ => return Ok(None),
+        };
+        let payload = at + 4 + 4 * optional_words;
+        let (ethertype, inner) = match protocol {
+            ETH_P_IP | ETH_P_IPV6 | ETH_P_TEB => (protocol, payload),
+            // A 4-byte PPP header, then IP (its version says which).
+            PPP => (0, payload + 4),
+            _ => return Ok(None),
+        };
         self.depth += 1;
         self.tunnel = Tunnel::Gre;
-        self.ethertype(protocol, at + header).map(Some)
+        self.ethertype(ethertype, inner).map(Some)
     }
 }
 

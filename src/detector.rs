@@ -4,10 +4,10 @@ use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::protocol::{static_str, Breed, Category, Protocol, ProtocolId};
-use crate::{sys, Error};
+use crate::{compat, sys, Error};
 
 /// An initialized nDPI detection module, ready to classify flows.
 ///
@@ -21,6 +21,27 @@ use crate::{sys, Error};
 /// For parallelism, give each thread its own module (nDPI's own reader does the same).
 pub struct Detector {
     raw: NonNull<sys::ndpi_detection_module_struct>,
+    /// Kept alive for as long as the module uses it (fields drop after `Drop::drop`).
+    _global: Option<Arc<GlobalContext>>,
+}
+
+/// Caches that several [`Detector`]s may share (nDPI 4.10's global context): give one to each
+/// module's [`DetectorBuilder::global_context`]. Which caches are shared is nDPI's per-cache
+/// `scope` setting (`lru.NAME.scope` = 1 through [`DetectorBuilder::set`]); by default none is.
+/// nDPI 4.2 has no global context: there it changes nothing.
+///
+/// It is `Send` and `Sync`: modules on several threads use it at once by design, and nDPI
+/// locks what they share.
+#[derive(Debug)]
+pub struct GlobalContext(compat::GlobalContext);
+
+impl GlobalContext {
+    /// A new context, shared by reference counting.
+    pub fn new() -> Result<Arc<GlobalContext>, Error> {
+        compat::GlobalContext::new()
+            .map(|context| Arc::new(GlobalContext(context)))
+            .ok_or(Error::OutOfMemory("a global context"))
+    }
 }
 
 // SAFETY: see the type's documentation: nDPI's module has no thread affinity, and `Detector`
@@ -42,7 +63,12 @@ impl Detector {
         self.raw.as_ptr()
     }
 
-    /// The release of the linked nDPI, e.g. "4.2.0".
+    /// The release series the crate was built for and links: "4.10" or "4.2".
+    pub fn release() -> &'static str {
+        compat::RELEASE
+    }
+
+    /// The release of the linked nDPI, e.g. "4.10.0".
     pub fn revision() -> &'static str {
         // SAFETY: ndpi_revision returns a static string.
         unsafe { static_str(sys::ndpi_revision()) }.unwrap_or("")
@@ -56,11 +82,10 @@ impl Detector {
 
     /// The name of one protocol ID ("HTTP"), `None` for IDs this module does not know.
     pub fn protocol_id_name(&self, id: ProtocolId) -> Option<&str> {
-        if u32::from(id.0) >= self.protocol_count() {
-            return None;
-        }
-        // SAFETY: the ID is in range; the name lives in the module, which `&self` keeps alive.
-        unsafe { borrowed_str(sys::ndpi_get_proto_name(self.as_ptr(), id.0)) }
+        // SAFETY: nDPI maps and bounds-checks the ID (unknown ones get "Unknown"); the name
+        // lives in the module, which `&self` keeps alive.
+        let name = unsafe { borrowed_str(sys::ndpi_get_proto_name(self.as_ptr(), id.0)) }?;
+        (id.is_unknown() || name != "Unknown").then_some(name)
     }
 
     /// nDPI's name for a classification: "TLS.Google", "DNS", or "Unknown".
@@ -83,7 +108,7 @@ impl Detector {
         let mut buf = [0 as c_char; 32];
         // SAFETY: as for protocol_name.
         unsafe {
-            sys::ndpi_protocol2id(
+            compat::protocol2id(
                 self.as_ptr(),
                 protocol.to_raw(),
                 buf.as_mut_ptr(),
@@ -117,7 +142,7 @@ impl Detector {
     /// The name of a breed ("Safe").
     pub fn breed_name(&self, breed: Breed) -> Option<&str> {
         // SAFETY: ndpi_get_proto_breed_name returns static strings.
-        unsafe { borrowed_str(sys::ndpi_get_proto_breed_name(self.as_ptr(), breed.0)) }
+        unsafe { borrowed_str(compat::breed_name(self.as_ptr(), breed.0)) }
     }
 
     /// Whether nDPI considers the classification an encrypted protocol.
@@ -173,6 +198,17 @@ pub struct DetectorBuilder {
     risky_domains_file: Option<PathBuf>,
     ja3_file: Option<PathBuf>,
     sha1_file: Option<PathBuf>,
+    categories_dir: Option<PathBuf>,
+    settings: Vec<Setting>,
+    global: Option<Arc<GlobalContext>>,
+}
+
+/// One `ndpi_set_config` call: protocol (or none), parameter, value.
+#[derive(Debug, Clone)]
+struct Setting {
+    proto: Option<String>,
+    param: String,
+    value: String,
 }
 
 impl DetectorBuilder {
@@ -212,15 +248,62 @@ impl DetectorBuilder {
         self
     }
 
+    /// Every `*.list` file of a directory of domain and IP lists, each naming its category
+    /// (`ndpiReader -G`, nDPI's `lists/` directory). nDPI 4.10; 4.2 refuses it.
+    pub fn categories_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.categories_dir = Some(dir.into());
+        self
+    }
+
+    /// One of nDPI's settings (`ndpi_set_config`; nDPI 4.10's `doc/configuration_parameters.md`
+    /// lists them): `proto` is the protocol it belongs to ("tls"), or `None` for a global one.
+    /// Settings apply in the order given, after the custom files; `param` "filename.config"
+    /// loads a file of `proto,param,value` lines (`ndpiReader --cfg`). nDPI 4.2 has no settings:
+    /// [`build`](DetectorBuilder::build) then fails with [`Error::Config`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), ndpi::Error> {
+    /// let builder = ndpi::Detector::builder().set(Some("tls"), "metadata.sha1_fingerprint", "1");
+    /// # if ndpi::Detector::release() != "4.2" { builder.build()?; }
+    /// # Ok(()) }
+    /// ```
+    pub fn set(mut self, proto: Option<&str>, param: &str, value: &str) -> Self {
+        self.settings.push(Setting {
+            proto: proto.map(str::to_owned),
+            param: param.to_owned(),
+            value: value.to_owned(),
+        });
+        self
+    }
+
+    /// The settings nDPI's own reader (`ndpiReader`) makes on top of the library's defaults,
+    /// so that classification matches it: 4.10's reader enables the TCP ACK payload
+    /// heuristic; 4.2's makes none.
+    pub fn reader_settings(mut self) -> Self {
+        for (proto, param, value) in compat::READER_SETTINGS {
+            self = self.set(*proto, param, value);
+        }
+        self
+    }
+
+    /// Share caches with the other modules built with `global` (see [`GlobalContext`]).
+    pub fn global_context(mut self, global: &Arc<GlobalContext>) -> Self {
+        self.global = Some(Arc::clone(global));
+        self
+    }
+
     /// Initializes and finalizes the module, in the order nDPI's reader does.
     pub fn build(self) -> Result<Detector, Error> {
         let raw = {
             let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
-            // SAFETY: plain constructor; NULL is handled below.
-            unsafe { sys::ndpi_init_detection_module(sys::ndpi_no_prefs) }
+            let global = self.global.as_deref().map(|g| &g.0);
+            // SAFETY: plain constructor (NULL is handled below); the module keeps an Arc of
+            // the context, so the context outlives it.
+            unsafe { compat::init_module(global) }
         };
         let detector = Detector {
             raw: NonNull::new(raw).ok_or(Error::OutOfMemory("a detection module"))?,
+            _global: self.global.clone(),
         };
 
         let mut mask = sys::NDPI_PROTOCOL_BITMASK::default();
@@ -247,7 +330,7 @@ impl DetectorBuilder {
             (
                 "categories",
                 &self.categories_file,
-                sys::ndpi_load_categories_file,
+                compat::load_categories_file,
             ),
             (
                 "risky domains",
@@ -270,6 +353,12 @@ impl DetectorBuilder {
                 load_file(&detector, kind, path, loader)?;
             }
         }
+        if let Some(dir) = &self.categories_dir {
+            load_dir(&detector, dir)?;
+        }
+        for setting in &self.settings {
+            apply(&detector, setting)?;
+        }
 
         // SAFETY: the module is initialized; finalizing it once is required before use.
         unsafe { sys::ndpi_finalize_initialization(detector.as_ptr()) };
@@ -284,6 +373,45 @@ impl DetectorBuilder {
 static INIT: Mutex<()> = Mutex::new(());
 
 type Loader = unsafe extern "C" fn(*mut sys::ndpi_detection_module_struct, *const c_char) -> i32;
+
+fn load_dir(detector: &Detector, dir: &Path) -> Result<(), Error> {
+    let kind = "category lists";
+    let error = |source: std::io::Error| Error::CustomFile {
+        kind,
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::read_dir(dir).map_err(error)?;
+    let c_dir = CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|nul| error(std::io::Error::new(std::io::ErrorKind::InvalidInput, nul)))?;
+    // SAFETY: the module is initialized and not finalized; c_dir is NUL-terminated and
+    // outlives the call.
+    let loaded = unsafe { compat::load_categories_dir(detector.as_ptr(), &c_dir) }
+        .map_err(|reason| error(std::io::Error::new(std::io::ErrorKind::Unsupported, reason)))?;
+    if loaded < 0 {
+        return Err(Error::CustomFileRejected {
+            kind,
+            path: dir.to_owned(),
+            code: loaded,
+        });
+    }
+    Ok(())
+}
+
+fn apply(detector: &Detector, setting: &Setting) -> Result<(), Error> {
+    let refused = |reason: String| Error::Config {
+        proto: setting.proto.clone(),
+        param: setting.param.clone(),
+        value: setting.value.clone(),
+        reason,
+    };
+    let c = |text: &str| CString::new(text).map_err(|_| refused("contains a NUL byte".into()));
+    let proto = setting.proto.as_deref().map(c).transpose()?;
+    let (param, value) = (c(&setting.param)?, c(&setting.value)?);
+    // SAFETY: the module is initialized and not finalized; the strings outlive the call.
+    unsafe { compat::set_config(detector.as_ptr(), proto.as_deref(), &param, &value) }
+        .map_err(refused)
+}
 
 fn load_file(
     detector: &Detector,

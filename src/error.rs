@@ -34,6 +34,20 @@ pub enum Error {
         /// nDPI's (negative) return code.
         code: i32,
     },
+    /// nDPI refused a setting given to the builder ([`DetectorBuilder::set`]), or the linked
+    /// release has no such setting (4.2 has no configuration API).
+    ///
+    /// [`DetectorBuilder::set`]: crate::DetectorBuilder::set
+    Config {
+        /// The protocol the setting is for ("tls"), `None` for a global one.
+        proto: Option<String>,
+        /// The parameter ("metadata.sha1_fingerprint").
+        param: String,
+        /// The value given.
+        value: String,
+        /// Why: nDPI's message for its `ndpi_cfg_error` code, or that the release has none.
+        reason: String,
+    },
     /// A protocol name that this nDPI does not know.
     UnknownProtocol(String),
     /// A protocol ID that is not one of this nDPI's built-in protocols.
@@ -100,6 +114,15 @@ impl std::fmt::Display for Error {
                 "cannot load nDPI {kind} file {}: nDPI rejected it (code {code})",
                 path.display()
             ),
+            Error::Config {
+                proto,
+                param,
+                value,
+                reason,
+            } => {
+                let proto = proto.as_deref().map_or(String::new(), |p| format!("{p}."));
+                write!(f, "nDPI setting {proto}{param}={value}: {reason}")
+            }
             Error::UnknownProtocol(name) => write!(f, "unknown nDPI protocol {name:?}"),
             Error::UnknownProtocolId(id) => {
                 write!(f, "protocol ID {id} is not a built-in nDPI protocol")
@@ -147,6 +170,7 @@ impl std::error::Error for Error {
             Error::Capture { source, .. } => Some(source),
             Error::OutOfMemory(_)
             | Error::CustomFileRejected { .. }
+            | Error::Config { .. }
             | Error::UnknownProtocol(_)
             | Error::UnknownProtocolId(_)
             | Error::UnsupportedLinkType { .. } => None,

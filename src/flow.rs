@@ -2,9 +2,9 @@
 
 use std::ptr::NonNull;
 
-use crate::metadata::{Dns, Http, Ssh, TlsQuic};
-use crate::protocol::{Confidence, Protocol, Risks};
-use crate::{sys, Detector, Error};
+use crate::metadata::{Dns, Http, Ssh, Text, TlsQuic};
+use crate::protocol::{Confidence, Protocol, Risk, Risks};
+use crate::{compat, sys, Detector, Error};
 
 /// nDPI's per-flow state, borrowed from the [`Detector`] that classifies it.
 ///
@@ -52,7 +52,7 @@ impl<'d> Flow<'d> {
         // SAFETY: the module is initialized and outlives `self`; the flow is ours and was
         // zeroed at creation; nDPI reads at most `len` bytes of `l3`.
         let raw = unsafe {
-            sys::ndpi_detection_process_packet(
+            compat::process_packet(
                 self.detector.as_ptr(),
                 self.raw.as_ptr(),
                 l3.as_ptr(),
@@ -89,10 +89,9 @@ impl<'d> Flow<'d> {
     /// flow keeps its classification.
     pub fn give_up(&mut self) -> GiveUp {
         let mut guessed = 0u8;
-        // SAFETY: module and flow are valid; `guessed` is a valid out-pointer.
-        let raw = unsafe {
-            sys::ndpi_detection_giveup(self.detector.as_ptr(), self.raw.as_ptr(), 1, &mut guessed)
-        };
+        // SAFETY: module and flow are valid.
+        let raw =
+            unsafe { compat::give_up(self.detector.as_ptr(), self.raw.as_ptr(), &mut guessed) };
         self.protocol = Protocol::from_raw(raw);
         self.guessed = guessed != 0;
         GiveUp {
@@ -114,6 +113,16 @@ impl<'d> Flow<'d> {
     /// The risks nDPI found in this flow.
     pub fn risks(&self) -> Risks {
         Risks(self.raw().risk)
+    }
+
+    /// What nDPI wrote about the risks it found, in the order it found them (nDPI 4.10; none
+    /// with 4.2), e.g. `(Risk::..., "No server to client traffic")`.
+    pub fn risk_infos(&self) -> impl Iterator<Item = (Risk, Text<'_>)> {
+        compat::risk_infos(self.raw()).filter_map(|(risk, info)| {
+            // SAFETY: nDPI's risk texts are NUL-terminated heap copies owned by the flow,
+            // which `&self` keeps alive and unmodified.
+            unsafe { crate::metadata::c_str(info) }.map(|text| (risk, text))
+        })
     }
 
     /// nDPI's host name for the flow, whichever protocol filled it: HTTP Host, TLS/QUIC SNI,

@@ -99,6 +99,7 @@ pub use pcap;
 
 #[cfg(feature = "capture")]
 mod capture;
+mod compat;
 mod decode;
 mod detector;
 mod error;
@@ -116,7 +117,7 @@ mod tracker;
 #[cfg(feature = "capture")]
 pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
-pub use detector::{Detector, DetectorBuilder};
+pub use detector::{Detector, DetectorBuilder, GlobalContext};
 #[cfg(feature = "capture")]
 pub use error::CaptureStep;
 pub use error::Error;

@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::raw::c_char;
 
-use crate::protocol::{shared_buffer_string, static_str, ProtocolId, Risk};
+use crate::protocol::{static_str, ProtocolId, Risk};
 use crate::{sys, Flow};
 
 /// Text nDPI extracted from packets, borrowed from the flow. It is usually ASCII but is not
@@ -59,7 +59,9 @@ impl PartialEq<&str> for Text<'_> {
     }
 }
 
-/// HTTP metadata (`flow->http` and the flow's host name).
+/// HTTP metadata (`flow->http` and the flow's host name), for HTTP flows (4.10: HTTP_Proxy
+/// and HTTP_Connect too, as nDPI's reader reads them; and for other flows with a User-Agent,
+/// that alone).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct Http<'f> {
@@ -83,15 +85,19 @@ pub struct Http<'f> {
     pub detected_os: Option<Text<'f>>,
     /// X-Forwarded-For address.
     pub nat_ip: Option<Text<'f>>,
+    /// The response's Server header (nDPI 4.10; `None` with 4.2).
+    pub server: Option<Text<'f>>,
 }
 
 impl<'f> Http<'f> {
     pub(crate) fn read(flow: &'f Flow<'_>) -> Option<Self> {
-        if !flow.protocol().is(ProtocolId::HTTP) {
-            return None;
-        }
-        // `http` is a plain struct outside the union, filled only by HTTP dissection.
+        use crate::compat;
+        let protocol = flow.protocol();
+        // `http` is a plain struct outside the union, filled by HTTP-like dissectors.
         let http = &flow.raw().http;
+        if !compat::HTTP_PROTOCOLS.iter().any(|id| protocol.is(*id)) {
+            return Self::user_agent_only(flow);
+        }
         let method = if http.method == sys::NDPI_HTTP_METHOD_UNKNOWN {
             None
         } else {
@@ -113,8 +119,35 @@ impl<'f> Http<'f> {
                     .then_some(http.response_status_code),
                 detected_os: c_str(http.detected_os),
                 nat_ip: c_str(http.nat_ip),
+                server: c_str(compat::http_server(flow.raw())),
             })
         }
+    }
+
+    /// Flows of other protocols whose dissectors record a User-Agent (4.10: SSDP, ...), which
+    /// nDPI's 4.10 reader prints for any flow: a view with only that. TLS/QUIC flows have it
+    /// in [`TlsQuic::user_agent`]; 4.2 has none.
+    fn user_agent_only(flow: &'f Flow<'_>) -> Option<Self> {
+        let protocol = flow.protocol();
+        let tls = crate::compat::TLS_QUIC_PROTOCOLS.iter().any(|id| protocol.is(*id));
+        if !crate::compat::USER_AGENT_OF_ANY_PROTOCOL || tls {
+            return None;
+        }
+        // SAFETY: as in `read`.
+        let user_agent = unsafe { c_str(flow.raw().http.user_agent) }?;
+        Some(Http {
+            method: None,
+            request_version: 0,
+            url: None,
+            host: None,
+            content_type: None,
+            request_content_type: None,
+            user_agent: Some(user_agent),
+            response_code: None,
+            detected_os: None,
+            nat_ip: None,
+            server: None,
+        })
     }
 }
 
@@ -161,6 +194,8 @@ impl<'f> Dns<'f> {
         }
         // SAFETY: the flow is DNS, so nDPI's DNS dissector owns `protos.dns`.
         let dns = unsafe { &flow.raw().protos.dns };
+        // SAFETY: as above.
+        let is_query = unsafe { crate::compat::dns_is_query(flow.raw()) };
         let answer = match dns.rsp_type {
             // SAFETY: nDPI copies an A record's 4 bytes (network order) into `ipv4`.
             1 => Some(IpAddr::V4(Ipv4Addr::from(
@@ -176,8 +211,8 @@ impl<'f> Dns<'f> {
             query: flow.host_server_name().map(Text),
             query_type: dns.query_type,
             query_class: dns.query_class,
-            reply_code: (dns.is_query == 0).then_some(dns.reply_code),
-            is_query: dns.is_query != 0,
+            reply_code: (!is_query).then_some(dns.reply_code),
+            is_query,
             num_queries: dns.num_queries,
             num_answers: dns.num_answers,
             answer_type: dns.rsp_type,
@@ -225,8 +260,10 @@ pub struct TlsQuic<'f> {
     pub sni: Option<Text<'f>>,
     /// Names from the server certificate, comma-separated.
     pub server_names: Option<Text<'f>>,
-    /// ALPN offered by the client, comma-separated.
+    /// ALPNs offered by the client, comma-separated.
     pub alpn: Option<Text<'f>>,
+    /// The ALPN the server chose (nDPI 4.10; `None` with 4.2).
+    pub negotiated_alpn: Option<Text<'f>>,
     /// Supported versions offered by the client, comma-separated.
     pub supported_versions: Option<Text<'f>>,
     /// Certificate issuer DN.
@@ -239,6 +276,8 @@ pub struct TlsQuic<'f> {
     pub not_after: Option<u32>,
     /// JA3 fingerprint of the client.
     pub ja3_client: Option<Text<'f>>,
+    /// JA4 fingerprint of the client (nDPI 4.10; `None` with 4.2).
+    pub ja4_client: Option<Text<'f>>,
     /// JA3S fingerprint of the server.
     pub ja3_server: Option<Text<'f>>,
     /// Negotiated cipher suite ID.
@@ -254,27 +293,18 @@ pub struct TlsQuic<'f> {
 }
 
 impl<'f> TlsQuic<'f> {
-    /// The protocols whose flows carry `protos.tls_quic` (the same list nDPI frees it for).
-    const PROTOCOLS: [ProtocolId; 6] = [
-        ProtocolId::TLS,
-        ProtocolId::QUIC,
-        ProtocolId::DTLS,
-        ProtocolId::MAIL_SMTPS,
-        ProtocolId::MAIL_POPS,
-        ProtocolId::MAIL_IMAPS,
-    ];
-
     pub(crate) fn read(flow: &'f Flow<'_>) -> Option<Self> {
+        use crate::compat;
         let protocol = flow.protocol();
-        if !Self::PROTOCOLS.iter().any(|id| protocol.is(*id)) {
+        if !compat::TLS_QUIC_PROTOCOLS.iter().any(|id| protocol.is(*id)) {
             return None;
         }
         let raw = flow.raw();
-        // SAFETY: the flow is one of the protocols whose dissectors own `protos.tls_quic`.
+        // SAFETY: the flow is one of the protocols whose dissectors own `protos.tls_quic`
+        // (here and in the compat reads below).
         let tls = unsafe { &raw.protos.tls_quic };
-        // The fingerprint flag lives in the TCP state; only TCP flows have one.
-        // SAFETY: for a TCP flow, `l4.tcp` is the active member of the `l4` union.
-        let fingerprint_set = raw.l4_proto == 6 && unsafe { raw.l4.tcp.tls.fingerprint_set() } != 0;
+        // SAFETY: as above.
+        let fingerprint_set = unsafe { compat::tls_fingerprint_set(raw) };
         let cert_sha1 = fingerprint_set.then_some(tls.sha1_certificate_fingerprint);
         let nonzero = |v: u32| (v != 0).then_some(v);
         // SAFETY: the c_str calls read nDPI's strings, NUL-terminated heap copies owned by the
@@ -283,13 +313,15 @@ impl<'f> TlsQuic<'f> {
             Some(TlsQuic {
                 sni: flow.host_server_name().map(Text),
                 server_names: c_str(tls.server_names),
-                alpn: c_str(tls.alpn),
+                alpn: c_str(compat::advertised_alpns(raw)),
+                negotiated_alpn: c_str(compat::negotiated_alpn(raw)),
                 supported_versions: c_str(tls.tls_supported_versions),
                 issuer_dn: c_str(tls.issuerDN),
                 subject_dn: c_str(tls.subjectDN),
                 not_before: nonzero(tls.notBefore),
                 not_after: nonzero(tls.notAfter),
                 ja3_client: c_array(&tls.ja3_client).map(Text),
+                ja4_client: compat::ja4_client(raw).and_then(c_array).map(Text),
                 ja3_server: c_array(&tls.ja3_server).map(Text),
                 server_cipher: (tls.server_cipher != 0).then_some(tls.server_cipher),
                 version: (tls.ssl_version != 0).then_some(tls.ssl_version),
@@ -302,10 +334,7 @@ impl<'f> TlsQuic<'f> {
 
     /// nDPI's name of the negotiated cipher ("TLS_AES_128_GCM_SHA256").
     pub fn server_cipher_name(&self) -> Option<String> {
-        let cipher = self.server_cipher?;
-        // SAFETY: ndpi_cipher2str returns a literal, or for unknown values a static buffer
-        // that `shared_buffer_string` serializes access to.
-        unsafe { shared_buffer_string(|| sys::ndpi_cipher2str(cipher.into())) }
+        crate::compat::cipher_name(self.server_cipher?)
     }
 
     /// nDPI's name of the TLS version ("TLSv1.2").
@@ -368,7 +397,7 @@ pub(crate) fn c_array(array: &[c_char]) -> Option<&[u8]> {
 ///
 /// # Safety
 /// `ptr` must be NULL or a NUL-terminated string valid for `'f`.
-unsafe fn c_str<'f>(ptr: *const c_char) -> Option<Text<'f>> {
+pub(crate) unsafe fn c_str<'f>(ptr: *const c_char) -> Option<Text<'f>> {
     if ptr.is_null() {
         return None;
     }

@@ -57,6 +57,9 @@ pub struct Protocol {
     pub master: ProtocolId,
     /// The application protocol (Google in `TLS.Google`), or unknown.
     pub app: ProtocolId,
+    /// The protocol nDPI associates with the flow's server address (nDPI 4.10's
+    /// `protocol_by_ip`, unknown when the address is nobody's); `None` with nDPI 4.2.
+    pub by_ip: Option<ProtocolId>,
     /// The category nDPI assigned.
     pub category: Category,
 }
@@ -82,19 +85,11 @@ impl Protocol {
     }
 
     pub(crate) fn from_raw(raw: sys::ndpi_protocol) -> Self {
-        Protocol {
-            master: ProtocolId(raw.master_protocol),
-            app: ProtocolId(raw.app_protocol),
-            category: Category(raw.category),
-        }
+        crate::compat::protocol_from_raw(raw)
     }
 
     pub(crate) fn to_raw(self) -> sys::ndpi_protocol {
-        sys::ndpi_protocol {
-            master_protocol: self.master.0,
-            app_protocol: self.app.0,
-            category: self.category.0,
-        }
+        crate::compat::protocol_to_raw(self)
     }
 }
 
@@ -148,6 +143,17 @@ impl Risk {
         // SAFETY: ndpi_risk2str returns a literal, or for unknown values a static buffer
         // that `shared_buffer_string` serializes access to.
         unsafe { shared_buffer_string(|| sys::ndpi_risk2str(self.0)) }.unwrap_or_default()
+    }
+
+    /// nDPI's score for this risk alone (client + server share).
+    pub fn score(self) -> u32 {
+        Risks(1u64.checked_shl(self.0).unwrap_or(0)).score()
+    }
+
+    /// Every risk the linked nDPI knows, lowest first (`1..NDPI_MAX_RISK`: 4.10 knows more than
+    /// 4.2).
+    pub fn all() -> impl Iterator<Item = Risk> {
+        (1..sys::NDPI_MAX_RISK).map(Risk)
     }
 }
 

@@ -45,6 +45,11 @@ pub struct FlowRecord {
     pub l7_master_proto: ProtocolId,
     /// nDPI application protocol (e.g. Google in `TLS.Google`).
     pub l7_proto: ProtocolId,
+    /// The protocol nDPI associates with the server's address (e.g. Google for a Google
+    /// address, whatever the traffic; unknown when the address is nobody's). nDPI 4.10;
+    /// `None` with 4.2.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub l7_proto_by_ip: Option<ProtocolId>,
     /// nDPI's protocol name, "TLS.Google" style; "Unknown" until classification is final.
     /// A string because custom protocols' names live in the [`Detector`](crate::Detector).
     pub l7_proto_name: String,
@@ -59,6 +64,11 @@ pub struct FlowRecord {
     pub risks: Risks,
     /// nDPI's total risk score for those risks.
     pub risk_score: u32,
+    /// What nDPI wrote about the risks it found, joined with " / " as its reader prints it
+    /// ("No server to client traffic / TCP connection with unidirectional traffic"). nDPI 4.10;
+    /// `None` with 4.2.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub risk_info: Option<String>,
     /// nDPI's host name for the flow (HTTP Host, TLS/QUIC SNI, DNS query, ...), whichever
     /// protocol filled it.
     pub host_server_name: Option<String>,
@@ -91,6 +101,17 @@ impl FlowRecord {
             l7_proto_name: "Unknown".to_owned(),
             category: "Unspecified".to_owned(),
             ..FlowRecord::default()
+        }
+    }
+
+    /// A server packet came after detection: the "no server to client traffic" risk nDPI
+    /// raised while it had none no longer holds (nDPI's reader clears it the same way).
+    pub(crate) fn server_answered(&mut self) {
+        if let Some(risk) = crate::compat::UNIDIRECTIONAL_TRAFFIC {
+            if self.risks.contains(risk) {
+                self.risks = Risks(self.risks.0 & !(1 << risk.0));
+                self.risk_score = self.risks.score();
+            }
         }
     }
 
@@ -188,17 +209,13 @@ impl L4Proto {
     /// VRRP.
     pub const VRRP: L4Proto = L4Proto(112);
 
-    /// The protocol's name as nDPI's reader prints it ("TCP", "UDP", "ICMP", "ICMPV6", "IGMP",
-    /// "VRRP"); other numbers as digits.
+    /// The protocol's name as the linked nDPI's reader prints it ("TCP", "UDP", "ICMP",
+    /// "ICMPV6", "IGMP", "VRRP"; 4.10 also "ESP", "AH", "GRE", "SCTP", "OSPF", ...); other
+    /// numbers as digits.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
-        match self {
-            L4Proto::TCP => "TCP".into(),
-            L4Proto::UDP => "UDP".into(),
-            L4Proto::ICMP => "ICMP".into(),
-            L4Proto::ICMPV6 => "ICMPV6".into(),
-            L4Proto::IGMP => "IGMP".into(),
-            L4Proto::VRRP => "VRRP".into(),
-            L4Proto(other) => other.to_string().into(),
+        match crate::compat::L4_NAMES.iter().find(|(number, _)| *number == self.0) {
+            Some((_, name)) => (*name).into(),
+            None => self.0.to_string().into(),
         }
     }
 }
@@ -296,6 +313,8 @@ pub struct HttpInfo {
     pub server_name: Option<String>,
     /// Request User-Agent.
     pub user_agent: Option<String>,
+    /// The response's Server header (nDPI 4.10; `None` with 4.2).
+    pub server: Option<String>,
 }
 
 /// DNS metadata, under the spec's short keys.
@@ -357,6 +376,8 @@ pub struct TlsQuicInfo {
     pub subject_dn: Option<String>,
     /// JA3 client fingerprint.
     pub ja3_client: Option<String>,
+    /// JA4 client fingerprint (nDPI 4.10; `None` with 4.2).
+    pub ja4_client: Option<String>,
     /// JA3S server fingerprint.
     pub ja3_server: Option<String>,
     /// Certificate validity start, Unix seconds.
@@ -377,8 +398,10 @@ pub struct TlsQuicInfo {
     pub tls_version: Option<u16>,
     /// TLS version name as nDPI spells it (e.g. "TLSv1.2").
     pub tls_version_name: Option<String>,
-    /// ALPN offered by the client, comma-separated.
+    /// ALPNs offered by the client, comma-separated.
     pub alpn: Option<String>,
+    /// The ALPN the server chose (nDPI 4.10; `None` with 4.2).
+    pub negotiated_alpn: Option<String>,
     /// Supported versions offered by the client, comma-separated.
     pub tls_supported_versions: Option<String>,
     /// SHA-1 fingerprint of the server certificate, "AA:BB:..." uppercase.
@@ -396,6 +419,7 @@ impl FlowRecord {
         let risks = Risks(flow.risks().0 | url_risk.map_or(0, |r| 1 << r.0));
         self.l7_master_proto = protocol.master;
         self.l7_proto = protocol.app;
+        self.l7_proto_by_ip = protocol.by_ip;
         self.l7_proto_name = detector.protocol_name(protocol);
         self.category = detector
             .category_name(protocol.category)
@@ -405,6 +429,11 @@ impl FlowRecord {
         self.guessed = flow.was_guessed();
         self.risks = risks;
         self.risk_score = risks.score();
+        let infos: Vec<String> = flow
+            .risk_infos()
+            .map(|(_, info)| info.to_string_lossy().into_owned())
+            .collect();
+        self.risk_info = (!infos.is_empty()).then(|| infos.join(" / "));
         self.host_server_name = flow.host_server_name().map(lossy);
         self.http = flow.http().map(|h| {
             Box::new(HttpInfo {
@@ -415,6 +444,7 @@ impl FlowRecord {
                 return_code: h.response_code,
                 server_name: text(h.host),
                 user_agent: text(h.user_agent),
+                server: text(h.server),
             })
         });
         self.dns = flow.dns().map(|d| {
@@ -446,6 +476,7 @@ impl FlowRecord {
                 issuer_dn: text(t.issuer_dn),
                 subject_dn: text(t.subject_dn),
                 ja3_client: text(t.ja3_client),
+                ja4_client: text(t.ja4_client),
                 ja3_server: text(t.ja3_server),
                 not_before: t.not_before,
                 not_after: t.not_after,
@@ -456,6 +487,7 @@ impl FlowRecord {
                 tls_version: t.version,
                 tls_version_name: t.version_name(),
                 alpn: text(t.alpn),
+                negotiated_alpn: text(t.negotiated_alpn),
                 tls_supported_versions: text(t.supported_versions),
                 sha1_cert_fingerprint: t.cert_sha1.map(|sha| {
                     sha.iter()

@@ -549,6 +549,9 @@ impl<'d> Tracker<'d> {
         } else {
             record.srv2cli_packets += 1;
             record.srv2cli_bytes += u64::from(wire_len);
+            if entry.ndpi.is_none() {
+                record.server_answered();
+            }
         }
         record.last_seen_ms = now;
 

@@ -1,11 +1,14 @@
-//! The conformance suite: the tracker over every nDPI 4.2 test capture, flow by flow against
-//! nDPI's own expected results (`tests/result/*.out`), run the way nDPI's `tests/do.sh` runs
-//! its reader: the five custom files, tunnel decoding on, files read to the end.
+//! The conformance suite: the tracker over every test capture of the linked nDPI release, flow
+//! by flow against nDPI's own expected results, run the way nDPI's `tests/do.sh` runs its reader
+//! (`ndpi_testdata`: 4.2's `tests/pcap` and `tests/result`; 4.10's `tests/cfgs/default`, with
+//! its lists and configuration file), tunnel decoding on, files read to the end.
 //!
 //! Compared per flow: the tuple (unordered), protocol "M.A/name", packets and bytes per
-//! direction, and the metadata fields the reader prints (Hostname/SNI, JA3C, JA3S, Issuer,
-//! Subject, Validity, Cipher, ServerNames, ALPN, HASSH, URL, User-Agent, Content-Type,
-//! StatusCode). A full report goes to `conformance-report.txt` in cargo's target tmp dir (the test prints the path).
+//! direction, and the metadata fields the reader prints (see [`FIELDS`]: confidence, category,
+//! risks and their score, Hostname/SNI, JA3C, JA3S, Issuer, Subject, Validity, Cipher,
+//! ServerNames, ALPN, HASSH, URL, User-Agent, Content-Type, StatusCode, Server; 4.10 adds JA4,
+//! the negotiated ALPN, the protocol by IP and the risk texts). A full report goes to
+//! `conformance-report.txt` in cargo's target tmp dir (the test prints the path).
 
 mod common;
 
@@ -13,12 +16,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use common::{classify, ndpi_dir, reference_detector};
+use common::{classify, reference_detector};
 
 use ndpi::{Detector, FlowRecord, Protocol, ProtocolId, TrackerConfig};
 
-/// nDPI's test script skips this capture when nDPI is built without PCRE, as ours is.
+/// nDPI 4.2's test script skips this capture when nDPI is built without PCRE (libpcre3), as
+/// ours is; 4.10 uses PCRE2, which ours links.
 const NEEDS_PCRE: &str = "WebattackRCE.pcap";
+
+/// nDPI 4.10's test script skips this capture when its reader is built without PF_RING's
+/// nBPF (its expected result shows nBPF's classification).
+const NEEDS_NBPF: &str = "h323-overflow.pcap";
+
+fn is_4_2() -> bool {
+    ndpi_testdata::release() == "4.2"
+}
 
 /// One flow as the reference printed it, or as we render ours the same way.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -34,7 +46,7 @@ struct Line {
 }
 
 /// The bracketed fields compared, by the label the reader prints.
-const FIELDS: [&str; 21] = [
+const FIELDS: [&str; 26] = [
     "Confidence",
     "cat",
     "Risk",
@@ -56,6 +68,11 @@ const FIELDS: [&str; 21] = [
     "Content-Type",
     "StatusCode",
     "Server",
+    "JA4",
+    "(Advertised) ALPNs",
+    "(Negotiated) ALPN",
+    "IP",
+    "Risk Info",
 ];
 
 fn parse_out(text: &str) -> Vec<Line> {
@@ -79,6 +96,7 @@ fn parse_line(line: &str) -> Option<Line> {
         ..Line::default()
     };
     for part in brackets(rest) {
+        let part = part.as_str();
         if let Some(v) = part.strip_prefix("VLAN: ") {
             out.vlan = v.parse().ok()?;
         } else if let Some(p) = part.strip_prefix("proto: ") {
@@ -121,27 +139,27 @@ fn parse_line(line: &str) -> Option<Line> {
     Some(out)
 }
 
-/// Splits "[a][b: c][d]" into its bracketed parts. Values may contain '[' or ']' only in
-/// ways the reader never produces for the compared fields.
-fn brackets(text: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (i, c) in text.char_indices() {
-        match c {
-            '[' => {
-                if depth == 0 {
-                    start = i + 1;
-                }
-                depth += 1;
+/// Splits "[a][b: c][d]" into its bracketed parts. A part ends at a "][" (or the last ']'):
+/// values may contain brackets (4.10 prints request headers such as "Req Content-Type:
+/// %{#context['...']}"), and "][" only where a User-Agent carries "[KEY=value]" tags, which
+/// are joined back to their value.
+fn brackets(text: &str) -> Vec<String> {
+    let Some(start) = text.find('[') else {
+        return Vec::new();
+    };
+    let body = text[start + 1..].trim_end();
+    let body = body.strip_suffix(']').unwrap_or(body);
+    let mut parts: Vec<String> = Vec::new();
+    for part in body.split("][") {
+        let tag = part
+            .split_once('=')
+            .is_some_and(|(key, _)| !key.is_empty() && key.chars().all(|c| c.is_ascii_uppercase()));
+        match parts.last_mut() {
+            Some(last) if tag => {
+                last.push_str("][");
+                last.push_str(part);
             }
-            ']' if depth > 0 => {
-                depth -= 1;
-                if depth == 0 {
-                    parts.push(&text[start..i]);
-                }
-            }
-            _ => {}
+            _ => parts.push(part.to_owned()),
         }
     }
     parts
@@ -190,6 +208,12 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
             ),
         );
         put("Risk Score", Some(r.risk_score.to_string()));
+        // The reader writes the risk texts into 126 bytes of a 128-byte buffer.
+        put("Risk Info", r.risk_info.as_ref().map(|info| truncate(info, 126)));
+    }
+    if let Some(id) = r.l7_proto_by_ip {
+        let name = detector.protocol_id_name(id).unwrap_or("Unknown");
+        put("IP", Some(format!("{}/{name}", id.0)));
     }
     // The reader shows the SSH client signature where other flows show the host name.
     match &r.ssh {
@@ -202,27 +226,34 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
         put("Server", ssh.server_signature.clone());
     }
     if let Some(http) = &r.http {
-        if http.url.is_some() {
+        // 4.2's reader prints the HTTP fields only with a URL, 4.10's each on its own.
+        if http.url.is_some() || !is_4_2() {
             // The reader keeps URLs in a 256-byte buffer; we keep them whole.
             put("URL", http.url.as_ref().map(|u| truncate(u, 255)));
             put("StatusCode", http.return_code.map(|c| c.to_string()));
             put("Content-Type", http.content_type.clone());
-            put("User-Agent", http.user_agent.clone());
+            put("User-Agent", http.user_agent.as_ref().map(|u| truncate(u, 255)));
+            put("Server", http.server.clone());
         }
     }
     if let Some(tls) = &r.tls_quic {
         put("JA3C", tls.ja3_client.clone());
+        put("JA4", tls.ja4_client.clone());
         put("JA3S", tls.ja3_server.clone());
         put("Issuer", tls.issuer_dn.clone());
         put("Subject", tls.subject_dn.clone());
         put("ServerNames", tls.server_names.clone());
         put("User-Agent", tls.user_agent.clone());
-        if protocol.is(ProtocolId::TLS) {
+        // 4.2 keeps the fingerprint only for TCP (and its reader prints it only for TLS).
+        if protocol.is(ProtocolId::TLS) || !is_4_2() {
             put("Certificate SHA-1", tls.sha1_cert_fingerprint.clone());
         }
         put("Cipher", tls.server_cipher_name.clone());
         // The reader turns the list separator ',' into ';' (its CSV-safe form).
-        put("ALPN", tls.alpn.as_ref().map(|alpn| alpn.replace(',', ";")));
+        let csv = |list: &Option<String>| list.as_ref().map(|l| l.replace(',', ";"));
+        let advertised = if is_4_2() { "ALPN" } else { "(Advertised) ALPNs" };
+        put(advertised, csv(&tls.alpn));
+        put("(Negotiated) ALPN", csv(&tls.negotiated_alpn));
         if let (Some(a), Some(b)) = (tls.not_before, tls.not_after) {
             put("Validity", Some(format!("{} - {}", utc(a), utc(b))));
         }
@@ -281,30 +312,31 @@ struct Tally {
 
 #[test]
 fn conformance_with_ndpi_expected_results() {
-    let dir = ndpi_dir().join("tests/pcap");
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (run vendor/fetch.sh)", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+    let pcaps: Vec<PathBuf> = ndpi_testdata::pcaps()
+        .into_iter()
+        .filter(|p| ndpi_testdata::result_dir().join(format!("{}.out", p.file_name().unwrap().display())).is_file())
         .collect();
-    pcaps.sort();
-    assert!(pcaps.len() > 250, "nDPI 4.2 ships 256 test captures");
+    // 4.10's copy lacks WebattackXSS.pcap (see ../shared/ndpi/README.md).
+    let shipped = if is_4_2() { 256 } else { 520 };
+    assert!(pcaps.len() >= shipped, "nDPI ships {shipped} test captures");
 
-    let detector = reference_detector();
     let mut report = String::new();
     let mut tally = Tally::default();
     let mut pcaps_with_differences = 0;
     for pcap in &pcaps {
         let name = pcap.file_name().unwrap().to_string_lossy().into_owned();
-        if name == NEEDS_PCRE {
+        if (name == NEEDS_PCRE && is_4_2()) || name == NEEDS_NBPF {
             continue;
         }
-        let expected_path = ndpi_dir().join("tests/result").join(format!("{name}.out"));
+        let expected_path = ndpi_testdata::result_dir().join(format!("{name}.out"));
         let expected = parse_out(&String::from_utf8_lossy(
             &std::fs::read(&expected_path).unwrap(),
         ));
         let mut config = TrackerConfig::ndpi_reader_offline();
         config.decode.decode_tunnels = true;
+        // A module per capture, as the reader runs once per capture: nDPI's caches (4.10's
+        // BitTorrent cache never expires with the suite's configuration) must not carry over.
+        let detector = reference_detector();
         let (records, error) = classify(&detector, pcap, config);
         let ours: Vec<Line> = records.iter().map(|r| render(&detector, r)).collect();
 
@@ -397,7 +429,11 @@ fn conformance_with_ndpi_expected_results() {
     let report_path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("conformance-report.txt");
     std::fs::write(&report_path, format!("{summary}\n\n{report}")).unwrap();
     eprintln!("{summary}\nreport: {}", report_path.display());
-    // The issue asks for 99.5%; hold the line where the suite stands (see the README for the
-    // remaining differences and their reasons).
-    assert!(identical_pct >= 99.9 && field_pct >= 99.95, "{summary}");
+    // The issues ask for 99.5%; hold the line where each release's suite stands (see the
+    // README for the remaining differences and their reasons).
+    let (flows_floor, fields_floor) = if is_4_2() { (99.9, 99.95) } else { (99.8, 99.95) };
+    assert!(
+        identical_pct >= flows_floor && field_pct >= fields_floor,
+        "{summary}"
+    );
 }

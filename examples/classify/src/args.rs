@@ -8,11 +8,12 @@ use ndpi::export::{Collector, ExportConfig};
 use ndpi::{Cidr, Detector, DetectorBuilder, LiveOptions, TrackerConfig};
 
 const AFTER_HELP: &str = "\
-With no classification options the results match Debian's `ndpiReader -i FILE`: no custom files, \
-no tunnel decoding, and, for files, flows that last until the end of the capture. Live captures \
-end flows after 30 s idle and on TCP FIN/RST.
+With no classification options the results match `ndpiReader -i FILE` of the same nDPI release \
+(Debian's for 4.2; for 4.10 the one scripts/build-ndpireader.sh builds): no custom files, no \
+tunnel decoding, the reader's own settings, and, for files, flows that last until the end of the \
+capture. Live captures end flows after 30 s idle and on TCP FIN/RST.
 
---json writes one JSON object per line: {\"type\":\"flow\", ...} for each flow when it ends (the \
+--json writes one JSON object per line: first {\"type\":\"start\", \"classify\": VERSION, \"ndpi\": VERSION}, then {\"type\":\"flow\", ...} for each flow when it ends (the \
 flow record's keys), {\"type\":\"alert\", ...} for each alert a Lua check raises, with \
 --flow-updates {\"type\":\"flow_update\", ...} (the same keys, no end_reason) for each active flow \
 every interval of its flow time, and, at the end, {\"type\":\"script_failure\", ...} for each \
@@ -31,6 +32,43 @@ program hashes the same way; elsewhere one thread reads for all.
 
 Ctrl-C (or SIGTERM) stops the capture and reports every flow, with end_reason capture_end; a \
 second Ctrl-C exits at once.";
+
+/// One `--cfg`: nDPI's protocol (none for a global setting), parameter and value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub proto: Option<String>,
+    pub param: String,
+    pub value: String,
+}
+
+/// "[PROTO,]PARAM,VALUE", as ndpiReader's --cfg.
+fn parse_setting(text: &str) -> Result<Setting, String> {
+    let parts: Vec<&str> = text.split(',').collect();
+    let (proto, param, value) = match parts[..] {
+        [param, value] => (None, param, value),
+        [proto, param, value] => (Some(proto.to_owned()), param, value),
+        _ => return Err("expected [PROTO,]PARAM,VALUE".to_owned()),
+    };
+    if param.is_empty() {
+        return Err("the parameter is empty".to_owned());
+    }
+    Ok(Setting {
+        proto,
+        param: param.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
+/// Parses the command line. The version line names the nDPI release classify runs:
+/// "classify 0.2.0 (nDPI 4.10.0)".
+pub fn parse() -> Result<Args, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let version = format!("{} (nDPI {})", env!("CARGO_PKG_VERSION"), Detector::revision());
+    // clap keeps a &'static str; this runs once per process.
+    let version: &'static str = Box::leak(version.into_boxed_str());
+    let matches = Args::command().version(version).try_get_matches()?;
+    Args::from_arg_matches(&matches)
+}
 
 /// Classify traffic with nDPI, from a live interface or pcap files, and run Lua flow checks.
 #[derive(Debug, Parser)]
@@ -88,6 +126,15 @@ pub struct Args {
     /// nDPI malicious certificate SHA-1 file (sha1_fingerprints.csv)
     #[arg(long, value_name = "FILE", help_heading = "Classification")]
     pub sha1: Option<PathBuf>,
+    /// nDPI's directory of domain/IP lists, one category per CAT_name.list file (ndpiReader -G;
+    /// nDPI 4.10)
+    #[arg(long, value_name = "DIR", help_heading = "Classification")]
+    pub lists: Option<PathBuf>,
+    /// An nDPI setting, as ndpiReader's --cfg: "[PROTO,]PARAM,VALUE", e.g. "tls,metadata.ja4c_fingerprint,0"
+    /// or "filename.config,FILE" (nDPI 4.10; repeatable, applied in order)
+    #[arg(long = "cfg", value_name = "[PROTO,]PARAM,VALUE", value_parser = parse_setting,
+          help_heading = "Classification")]
+    pub settings: Vec<Setting>,
     /// Give up detection on TCP flows after this many packets [default: 80]
     #[arg(long, value_name = "N", help_heading = "Classification")]
     pub max_tcp_packets: Option<u32>,
@@ -195,7 +242,7 @@ impl Args {
         asked.into_iter().flatten().min().or(checks)
     }
 
-    /// The detection module's settings: nDPI's custom files.
+    /// The detection module's settings: nDPI's custom files, lists and settings.
     pub fn detector(&self) -> DetectorBuilder {
         let mut builder = Detector::builder();
         if let Some(path) = &self.protos {
@@ -212,6 +259,14 @@ impl Args {
         }
         if let Some(path) = &self.sha1 {
             builder = builder.sha1_fingerprints_file(path);
+        }
+        if let Some(dir) = &self.lists {
+            builder = builder.categories_dir(dir);
+        }
+        // What nDPI's reader sets on top of the library's defaults, then the user's settings.
+        builder = builder.reader_settings();
+        for setting in &self.settings {
+            builder = builder.set(setting.proto.as_deref(), &setting.param, &setting.value);
         }
         builder
     }

@@ -19,7 +19,6 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use clap::Parser;
 use ndpi::Detector;
 
 use crate::args::Args;
@@ -34,7 +33,7 @@ use crate::worker::Setup;
 pub type Fatal = Box<dyn std::error::Error + Send + Sync>;
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match args::parse() {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => {
             // --help, --version.

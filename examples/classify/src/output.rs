@@ -19,6 +19,11 @@ use serde::Serialize;
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Line<'a> {
+    /// The first line: which classify and which nDPI release wrote the rest.
+    Start {
+        classify: &'static str,
+        ndpi: &'static str,
+    },
     Flow(&'a FlowRecord),
     FlowUpdate(&'a FlowRecord),
     Alert(&'a Alert),
@@ -87,9 +92,17 @@ impl Sink {
                 File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?,
             ) as Box<_>),
         };
+        let mut json = json.map(|w| BufWriter::with_capacity(1 << 16, w));
+        if let Some(out) = &mut json {
+            let start = Line::Start {
+                classify: env!("CARGO_PKG_VERSION"),
+                ndpi: ndpi::Detector::revision(),
+            };
+            json_line(out, &start).map_err(|e| format!("cannot write the JSON output: {e}"))?;
+        }
         Ok(Sink {
             state: Mutex::new(State {
-                json: json.map(|w| BufWriter::with_capacity(1 << 16, w)),
+                json,
                 human: human.then(|| BufWriter::new(io::stdout())),
                 flows: 0,
                 error: None,

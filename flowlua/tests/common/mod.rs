@@ -165,7 +165,8 @@ pub fn http() -> FlowRecord {
         l7_proto_name = "HTTP".into(),
         category = "Web".into(),
         confidence = Confidence::DPI,
-        risks = risks(&[sys::NDPI_HTTP_NUMERIC_IP_HOST]),
+        // NDPI_HTTP_NUMERIC_IP_HOST in 4.2, NDPI_NUMERIC_IP_HOST in 4.10: the same risk.
+        risks = risks(&[12]),
         risk_score = 20,
         host_server_name = Some("93.184.216.34".into()),
         direction = Direction::LocalToRemote,
