@@ -9,13 +9,14 @@
 # Runs `cargo build --release -p ndpi-sys` with NDPI_VERSION=VERSION and ndpi-sys's default
 # features, takes libndpi.a, the generated headers (OUT_DIR/include) and the libraries it links
 # from cargo's build-script-executed message, compiles vendor/nDPI-VERSION/example's reader
-# against them and prints the binary's path: $CARGO_TARGET_DIR/ndpiReader-VERSION (target/ by
-# default). Quick when nothing changed: the reader is rebuilt only when it is older than one of
+# against them and prints the binary's absolute path: $CARGO_TARGET_DIR/ndpiReader-VERSION
+# (target/ by default). Quick when nothing changed: the reader is rebuilt only when it is older than one of
 # its inputs. Switching VERSION rebuilds ndpi-sys, as any NDPI_VERSION switch does.
 #
 # Needs a C compiler, pkg-config, python3 and libpcap-dev besides what ndpi-sys needs.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self=$(realpath "$0")
+cd "$(dirname "$self")/.."
 
 version=${1:-${NDPI_VERSION:-4.10}}
 target=${CARGO_TARGET_DIR:-target}
@@ -97,8 +98,8 @@ for source in "$example"/*.c; do
 done
 sources+=(ndpiReader.c)
 
-reader=$target/ndpiReader-$version
-inputs=("$libndpi" "$include"/*.h "$example"/*.c "$example"/*.h "$0")
+reader=$(realpath -m "$target/ndpiReader-$version")
+inputs=("$libndpi" "$include"/*.h "$example"/*.c "$example"/*.h "$self")
 fresh=1
 if [ -x "$reader" ]; then
   for input in "${inputs[@]}"; do

@@ -10,11 +10,12 @@
 #   scripts/ndpireader-suite.sh 4.10 default caches_global
 #   scripts/ndpireader-suite.sh 4.2              # 4.2's single tests/pcap set (rebuilds ndpi-sys)
 #
-# Writes one line per expected result, "CONFIGURATION CAPTURE OUTCOME [why]", to
+# Writes one line per capture or expected result, "CONFIGURATION CAPTURE OUTCOME [why]", to
 # $CARGO_TARGET_DIR/ndpireader-suite-VERSION.txt (target/ by default), and the diff of each
 # capture that differs to ndpireader-suite-VERSION/CONFIGURATION/CAPTURE.diff next to it.
 # Outcomes: OK, DIFF (output differs), ERROR (the reader failed), MISSING (an expected result
-# whose capture this copy of nDPI lacks), SKIPPED (do.sh would skip it with this build), and
+# whose capture this copy of nDPI lacks), SKIPPED (do.sh would skip it with this build),
+# NORESULT (a capture without an expected result: do.sh would write one, nothing to check), and
 # EXPLAINED: a capture that differs but matches once one known gap of this environment is
 # filled in (the reader's input files changed in a temporary copy, never nDPI's), so its
 # difference is proven to come from that gap and not from our build of nDPI. Prints a count per
@@ -31,7 +32,7 @@ say() { echo "ndpireader-suite: $*" >&2; }
 
 reader=$(scripts/build-ndpireader.sh "$version" | tail -1)
 case $reader in /*) ;; *) reader=$root/$reader ;; esac
-tests=$root/${NDPI_SOURCE_DIR:-vendor/nDPI-$version}/tests
+tests=$(realpath -m "${NDPI_SOURCE_DIR:-vendor/nDPI-$version}/tests")
 [ -d "$tests" ] || { say "$tests not found. Fix: vendor/fetch.sh $version"; exit 1; }
 
 # What do.sh.in does per release. The builds of scripts/build-ndpireader.sh have ndpi-sys's
