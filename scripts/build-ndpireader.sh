@@ -7,7 +7,7 @@
 #   scripts/build-ndpireader.sh [VERSION]   # 4.10 (default, or $NDPI_VERSION) or 4.2
 #
 # Runs `cargo build --release -p ndpi-sys` with NDPI_VERSION=VERSION and ndpi-sys's default
-# features, takes libndpi.a, the generated headers (OUT_DIR/include) and the libraries it links
+# features, takes libndpi.a, the generated headers (OUT_DIR/include-VERSION) and the libraries it links
 # from cargo's build-script-executed message, compiles vendor/nDPI-VERSION/example's reader
 # against them and prints the binary's absolute path: $CARGO_TARGET_DIR/ndpiReader-VERSION
 # (target/ by default). Quick when nothing changed: the reader is rebuilt only when it is older than one of
@@ -77,7 +77,7 @@ out_dir=${build[0]}
 read -r -a libs <<<"${build[1]}"
 read -r -a lib_dirs <<<"${build[2]}"
 libndpi=$out_dir/libndpi.a
-include=$out_dir/include
+include=$out_dir/include-$version
 [ -f "$libndpi" ] || die "$libndpi does not exist: ndpi-sys linked a system libndpi (NDPI_NO_VENDOR or the system feature?). The reader needs the vendored build: unset NDPI_NO_VENDOR."
 grep -q "NDPI_GIT_RELEASE \"$version\." "$include/ndpi_config.h" ||
   die "$include/ndpi_config.h is not nDPI $version's"

@@ -386,7 +386,12 @@ impl<'a> Decoder<'a> {
         announced_v4: bool,
     ) -> Result<Packet<'a>, DropReason> {
         let header_len = usize::from(l3[0] & 0x0F) * 4;
-        let total_len = usize::from(u16::from_be_bytes([l3[2], l3[3]]));
+        let total_len = match usize::from(u16::from_be_bytes([l3[2], l3[3]])) {
+            // Captured before TCP segmentation offload split it: nDPI 4.10's reader takes the
+            // captured length.
+            0 if crate::compat::IPV4_ZERO_LENGTH_IS_TSO => l3.len(),
+            announced => announced,
+        };
         let proto = l3[9];
         if matches!(proto, 4 | 41) && header_len > 0 && self.nest() {
             return self.ip(at + header_len, announced_v4);

@@ -286,9 +286,23 @@ impl DetectorBuilder {
         self
     }
 
-    /// Share caches with the other modules built with `global` (see [`GlobalContext`]).
+    /// Attach the module to `global` (see [`GlobalContext`]); which caches it shares is up to
+    /// the `lru.NAME.scope` settings, or [`share_caches`](DetectorBuilder::share_caches).
     pub fn global_context(mut self, global: &Arc<GlobalContext>) -> Self {
         self.global = Some(Arc::clone(global));
+        self
+    }
+
+    /// Share every one of nDPI's caches (4.10: ookla, bittorrent, stun, tls_cert, mining,
+    /// msteams, fpc_dns) with the other modules built with `global`: what one module learns
+    /// (an Ookla client, a BitTorrent peer, a DNS answer) the others find. Several modules then
+    /// classify as one would, whichever of them sees a flow. A no-op with nDPI 4.2, which has
+    /// no global context (its modules' caches are their own).
+    pub fn share_caches(mut self, global: &Arc<GlobalContext>) -> Self {
+        self = self.global_context(global);
+        for cache in compat::LRU_CACHES {
+            self = self.set(None, &format!("lru.{cache}.scope"), "1");
+        }
         self
     }
 
@@ -296,6 +310,7 @@ impl DetectorBuilder {
     pub fn build(self) -> Result<Detector, Error> {
         let raw = {
             let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
+            compat::init_process_statics();
             let global = self.global.as_deref().map(|g| &g.0);
             // SAFETY: plain constructor (NULL is handled below); the module keeps an Arc of
             // the context, so the context outlives it.
@@ -368,8 +383,9 @@ impl DetectorBuilder {
 
 /// nDPI initializes libgcrypt inside `ndpi_init_detection_module` until it is initialized, and
 /// libgcrypt's first initialization is not thread-safe: two threads doing it at once abort the
-/// process (`_gcry_initialize_fips_mode`). So modules start one at a time; the rest of `build`
-/// runs in parallel.
+/// process (`_gcry_initialize_fips_mode`). So modules start one at a time, and nDPI's other
+/// lazily made process-wide state is made then too (`compat::init_process_statics`); the rest
+/// of `build` runs in parallel.
 static INIT: Mutex<()> = Mutex::new(());
 
 type Loader = unsafe extern "C" fn(*mut sys::ndpi_detection_module_struct, *const c_char) -> i32;

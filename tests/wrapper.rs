@@ -90,8 +90,19 @@ fn http_flow_reads_request_and_response() {
     let detector = Detector::new().unwrap();
     let flow = single_flow(&detector, "http-crash-content-disposition.pcap");
     let protocol = flow.protocol();
-    assert_eq!(detector.protocol_name(protocol), "HTTP.AmazonAWS");
-    assert_eq!(detector.protocol_id_string(protocol), "7.265");
+    // The server's address is Amazon's: nDPI 4.2 folds that into the classification, 4.10
+    // reports it apart (as its expected results for this capture show).
+    match protocol.by_ip {
+        None => {
+            assert_eq!(detector.protocol_name(protocol), "HTTP.AmazonAWS");
+            assert_eq!(detector.protocol_id_string(protocol), "7.265");
+        }
+        Some(by_ip) => {
+            assert_eq!(detector.protocol_name(protocol), "HTTP");
+            assert_eq!(detector.protocol_id_string(protocol), "7");
+            assert_eq!(detector.protocol_id_name(by_ip), Some("AmazonAWS"));
+        }
+    }
     let http = flow.http().expect("HTTP metadata");
     assert_eq!(http.method, Some("POST"));
     assert_eq!(http.host.unwrap(), "khu.sh");
@@ -152,7 +163,11 @@ fn lookups_by_name_and_id() {
         detector.breed_name(detector.breed(ProtocolId::DNS)),
         Some("Acceptable")
     );
-    assert_eq!(Detector::revision(), "4.2.0");
+    assert_eq!(Detector::revision(), format!("{}.0", Detector::release()));
+    assert_eq!(
+        Detector::release(),
+        format!("{}.{}", ndpi::sys::NDPI_MAJOR, ndpi::sys::NDPI_MINOR)
+    );
 }
 
 #[test]

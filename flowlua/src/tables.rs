@@ -32,7 +32,7 @@ enum When {
 }
 
 /// ntopng's dotted keys: (L7 table, the record's field, ntopng's key, when ntopng sets it).
-const NTOPNG_KEYS: [(&str, &str, &str, When); 26] = [
+const NTOPNG_KEYS: [(&str, &str, &str, When); 28] = [
     ("http", "method", "protos.http.last_method", When::Always),
     ("http", "url", "protos.http.last_url", When::Always),
     (
@@ -53,6 +53,8 @@ const NTOPNG_KEYS: [(&str, &str, &str, When); 26] = [
         "protos.http.last_user_agent",
         When::Always,
     ),
+    // nDPI 4.10 records the Server header (absent, so nil, with 4.2).
+    ("http", "server", "protos.http.last_server", When::Always),
     ("dns", "last_query", "protos.dns.last_query", When::Always),
     (
         "dns",
@@ -125,6 +127,13 @@ const NTOPNG_KEYS: [(&str, &str, &str, When); 26] = [
         "tls_quic",
         "ja3_server",
         "protos.tls.ja3.server_hash",
+        When::Always,
+    ),
+    // nDPI 4.10's JA4, under the key of ntopng 6.2 and later (absent, so nil, with 4.2).
+    (
+        "tls_quic",
+        "ja4_client",
+        "protos.tls.ja4.client_hash",
         When::Always,
     ),
     (

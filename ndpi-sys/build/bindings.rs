@@ -18,10 +18,16 @@ pub fn generate(library: &Library) -> Result<(), String> {
         .prepend_enum_name(false)
         .derive_default(true)
         .layout_tests(true)
-        .generate_comments(false)
-        .parse_callbacks(Box::new(
-            bindgen::CargoCallbacks::new().rerun_on_header_files(false),
-        ));
+        // No `CargoCallbacks`: it asks cargo to rerun on every included header, and the
+        // vendored headers are written by this very script, so cargo would see them as newer
+        // than its run and rebuild nDPI once more. The build script's own rerun-if-changed
+        // lines cover nDPI's source and wrapper.h.
+        .generate_comments(false);
+    // The macros the library is compiled with change struct layouts (4.10's USE_GLOBAL_CONTEXT
+    // adds a mutex to its LRU caches): the bindings must see them too.
+    for define in library.release.defines() {
+        builder = builder.clang_arg(format!("-D{define}"));
+    }
     for name in library.release.opaque_types() {
         builder = builder.opaque_type(name);
     }

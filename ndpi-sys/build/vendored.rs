@@ -16,7 +16,9 @@ use crate::Library;
 pub fn build(release: &'static Release, headers_only: bool) -> Result<Library, String> {
     let source = source_dir(release)?;
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let include = out.join("include");
+    // One directory per release: switching NDPI_VERSION in one OUT_DIR must not leave the
+    // other release's headers where the compiler and bindgen look.
+    let include = out.join(format!("include-{}", release.series()));
 
     write_headers(release, &source, &include)?;
     rerun_if_changed(&source.join("src"));

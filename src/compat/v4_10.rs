@@ -296,3 +296,31 @@ pub(crate) const L4_NAMES: &[(u8, &str)] = &[
 
 /// 4.10's reader decapsulates CAPWAP data packets that carry 802.11 data frames only.
 pub(crate) const CAPWAP_DATA_FRAMES_ONLY: bool = true;
+
+/// 4.10's reader takes an IPv4 total length of 0 as a packet captured before TCP segmentation
+/// offload, and uses the captured length.
+pub(crate) const IPV4_ZERO_LENGTH_IS_TSO: bool = true;
+
+/// The LRU caches whose `lru.NAME.scope` can make them global.
+pub(crate) const LRU_CACHES: &[&str] = &[
+    "ookla",
+    "bittorrent",
+    "stun",
+    "tls_cert",
+    "mining",
+    "msteams",
+    "fpc_dns",
+];
+
+/// 4.10 compiles its RCE-injection regexes (PCRE2) into process-wide statics the first time
+/// `ndpi_validate_url` needs them, without a lock: two threads doing it at once crash. Runs
+/// that first call once, while modules are built one at a time.
+pub(crate) fn init_process_statics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // A query value that is neither XSS nor SQL injection reaches the RCE check.
+        let mut url = *b"/?a=b\0";
+        // SAFETY: a NUL-terminated URL; nDPI reads it and works on its own copy of the query.
+        unsafe { sys::ndpi_validate_url(url.as_mut_ptr().cast()) };
+    });
+}

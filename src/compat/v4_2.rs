@@ -232,3 +232,12 @@ pub(crate) const L4_NAMES: &[(u8, &str)] = &[
 
 /// 4.2's reader decapsulates every CAPWAP data packet.
 pub(crate) const CAPWAP_DATA_FRAMES_ONLY: bool = false;
+
+/// 4.2's reader drops IPv4 packets whose total length is 0.
+pub(crate) const IPV4_ZERO_LENGTH_IS_TSO: bool = false;
+
+/// 4.2's caches belong to their module: none can be shared.
+pub(crate) const LRU_CACHES: &[&str] = &[];
+
+/// Nothing in 4.2 initializes itself lazily on the packet path.
+pub(crate) fn init_process_statics() {}

@@ -134,11 +134,15 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     Ok(())
 }
 
-/// One detection module per worker, built in parallel (each takes tens of milliseconds).
+/// One detection module per worker, built in parallel (each takes tens of milliseconds). They
+/// share nDPI's caches (4.10's global context): a cache entry one worker makes, another finds,
+/// as one module would (Ookla's cache is keyed by the client address alone, and the workers'
+/// shards are host pairs).
 fn build_detectors(args: &Args) -> Result<Vec<Detector>, ndpi::Error> {
+    let global = ndpi::GlobalContext::new()?;
     std::thread::scope(|scope| {
         let builds: Vec<_> = (0..args.threads)
-            .map(|_| scope.spawn(|| args.detector().build()))
+            .map(|_| scope.spawn(|| args.detector().share_caches(&global).build()))
             .collect();
         builds
             .into_iter()

@@ -428,6 +428,8 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         e.opt_string("http.protos.http.server_name", &h.server_name);
         e.opt_string("http.user_agent", &h.user_agent);
         e.opt_string("http.protos.http.last_user_agent", &h.user_agent);
+        e.opt_string("http.server", &h.server);
+        e.opt_string("http.protos.http.last_server", &h.server);
     }
     e.count("http");
 
@@ -475,6 +477,8 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         e.opt_string("tls_quic.protos.tls.ja3.client_hash", &t.ja3_client);
         e.opt_string("tls_quic.ja3_server", &t.ja3_server);
         e.opt_string("tls_quic.protos.tls.ja3.server_hash", &t.ja3_server);
+        e.opt_string("tls_quic.ja4_client", &t.ja4_client);
+        e.opt_string("tls_quic.protos.tls.ja4.client_hash", &t.ja4_client);
         e.opt_int("tls_quic.notBefore", t.not_before);
         e.opt_int("tls_quic.notAfter", t.not_after);
         if let (Some(from), Some(to)) = (t.not_before, t.not_after) {
@@ -497,6 +501,7 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         e.opt_string("tls_quic.tls_version_name", &t.tls_version_name);
         e.opt_string("tls_quic.alpn", &t.alpn);
         e.opt_string("tls_quic.protos.tls.client_alpn", &t.alpn);
+        e.opt_string("tls_quic.negotiated_alpn", &t.negotiated_alpn);
         let versions = &t.tls_supported_versions;
         e.opt_string("tls_quic.tls_supported_versions", versions);
         e.opt_string(
@@ -523,6 +528,7 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
     e.int("info.last_seen_ms", i(r.last_seen_ms));
     e.int("info.l7_master_proto", r.l7_master_proto.0);
     e.int("info.l7_proto", r.l7_proto.0);
+    e.opt_int("info.l7_proto_by_ip", r.l7_proto_by_ip.map(|id| id.0));
     e.string("info.l7_proto_name", &r.l7_proto_name);
     e.string("info.category", &r.category);
     e.string("info.confidence", r.confidence.name());
@@ -531,6 +537,7 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
     let risks = format!("sequence:{}", names.join(","));
     e.0.insert("info.risks".into(), risks);
     e.int("info.risk_score", r.risk_score);
+    e.opt_string("info.risk_info", &r.risk_info);
     e.opt_string("info.host_server_name", &r.host_server_name);
     e.string("info.direction", r.direction.as_str());
     if let Some(end) = r.end_reason {

@@ -12,16 +12,14 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// nDPI's test captures (fetched by vendor/fetch.sh).
+/// One of nDPI's test captures (fetched by vendor/fetch.sh with the linked release's source).
 pub fn ndpi_pcap(name: &str) -> PathBuf {
-    let path = root().join("vendor/nDPI/tests/pcap").join(name);
-    assert!(path.is_file(), "{}: run vendor/fetch.sh", path.display());
-    path
+    ndpi_testdata::pcap(name)
 }
 
-/// nDPI's test captures merged into one Ethernet capture by scripts/merge-pcaps.py (flows of
-/// different captures meet in one flow table and in nDPI's caches). Made once, next to the test
-/// binaries, and shared with scripts/bench-classify.sh.
+/// nDPI's test captures (of the linked release) merged into one Ethernet capture by
+/// scripts/merge-pcaps.py (flows of different captures meet in one flow table and in nDPI's
+/// caches). Made once, next to the test binaries, and shared with scripts/bench-classify.sh.
 pub fn merged_captures() -> &'static Path {
     static MERGED: OnceLock<PathBuf> = OnceLock::new();
     MERGED.get_or_init(|| {
@@ -30,17 +28,13 @@ pub fn merged_captures() -> &'static Path {
             .ancestors()
             .nth(3)
             .expect("<target>/<profile>/deps/<test>");
-        let merged = target_dir.join("merged-ethernet.pcap");
+        let merged = target_dir.join(format!("merged-ethernet-{}.pcap", ndpi_testdata::release()));
         if merged.is_file() {
             return merged;
         }
-        let mut inputs: Vec<_> = std::fs::read_dir(root().join("vendor/nDPI/tests/pcap"))
-            .expect("run vendor/fetch.sh")
-            .map(|e| e.unwrap().path())
-            .collect();
-        inputs.sort();
+        let inputs = ndpi_testdata::pcaps();
         // Written aside and renamed, so that a concurrent test never reads half a file.
-        let partial = target_dir.join(format!("merged-ethernet.pcap.{}", std::process::id()));
+        let partial = merged.with_extension(format!("pcap.{}", std::process::id()));
         let status = Command::new("python3")
             .arg(root().join("scripts/merge-pcaps.py"))
             .arg(&partial)
@@ -75,12 +69,20 @@ where
     output
 }
 
-/// The JSON lines of `text`, parsed.
+/// The JSON lines of `text` after the first, parsed. The first line must name the versions:
+/// `{"type":"start","classify":"0.2.0","ndpi":"4.10.0"}`.
 pub fn json_lines(text: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(text)
+    let mut lines = String::from_utf8_lossy(text)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+        .collect::<Vec<Value>>()
+        .into_iter();
+    if let Some(start) = lines.next() {
+        assert_eq!(start["type"], "start", "the first line: {start}");
+        assert_eq!(start["ndpi"], ndpi::Detector::revision(), "{start}");
+        assert_eq!(start["classify"], env!("CARGO_PKG_VERSION"), "{start}");
+    }
+    lines.collect()
 }
 
 /// The lines of one `"type"`.

@@ -1,4 +1,5 @@
-//! With no options, classify reports what Debian's `ndpiReader -i FILE -v 2` reports: the same
+//! With no options, classify reports what `ndpiReader -i FILE -v 2` of the same nDPI release
+//! reports (Debian's for 4.2, the one scripts/build-ndpireader.sh builds for 4.10): the same
 //! flows (tuple, either order), protocol "M.A/name", and packets per direction, on the
 //! project's loopback capture and on every nDPI test capture.
 
@@ -11,7 +12,15 @@ use serde_json::Value;
 
 use crate::common::{classify, json_lines, of_type, root};
 
-const NDPI_READER: &str = "/usr/bin/ndpiReader";
+/// The reader of the linked release.
+fn ndpi_reader() -> PathBuf {
+    ndpi_testdata::reference_reader().unwrap_or_else(|| {
+        panic!(
+            "no ndpiReader {}: scripts/setup.sh installs Debian's (4.2), scripts/build-ndpireader.sh builds 4.10's",
+            ndpi_testdata::release()
+        )
+    })
+}
 
 /// One flow as compared: L4 name, VLAN, the two endpoints in order, protocol, packets per
 /// direction (in the same order as the endpoints).
@@ -30,12 +39,13 @@ fn canonical(flow: Flow) -> Flow {
 /// `\t1\tTCP 1.2.3.4:5 <-> 6.7.8.9:80 [proto: 7/HTTP]...[6 pkts/492 bytes <-> 6 pkts/916 bytes]`
 /// (`->` for flows seen in one direction).
 fn reference(pcap: &Path) -> Vec<Flow> {
-    let output = Command::new(NDPI_READER)
+    let reader = ndpi_reader();
+    let output = Command::new(&reader)
         .arg("-i")
         .arg(pcap)
         .args(["-v", "2"])
         .output()
-        .unwrap_or_else(|e| panic!("{NDPI_READER}: {e} (scripts/setup.sh installs libndpi-bin)"));
+        .unwrap_or_else(|e| panic!("{}: {e}", reader.display()));
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines()
         .filter(|l| l.starts_with('\t') && l.contains("[proto: "))
@@ -97,7 +107,7 @@ fn ours(pcap: &Path) -> Vec<Flow> {
                 (m, a) => format!("{m}.{a}"),
             };
             canonical((
-                l4_name(n("l4_proto")),
+                ndpi::L4Proto(n("l4_proto") as u8).name().into_owned(),
                 n("vlan_id") as u16,
                 endpoint(&r["cli_ip"], n("cli_port")),
                 endpoint(&r["srv_ip"], n("srv_port")),
@@ -107,19 +117,6 @@ fn ours(pcap: &Path) -> Vec<Flow> {
             ))
         })
         .collect()
-}
-
-/// The reference's names for L4 protocols; others are numbers.
-fn l4_name(proto: u64) -> String {
-    match proto {
-        1 => "ICMP".into(),
-        2 => "IGMP".into(),
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        58 => "ICMPV6".into(),
-        112 => "VRRP".into(),
-        other => other.to_string(),
-    }
 }
 
 /// "ADDR:PORT" as the reference prints it: IPv6 in brackets, with every ":0:" made "::" (even
@@ -174,12 +171,10 @@ fn matches_ndpi_reader_on_the_loopback_capture() {
 
 #[test]
 fn matches_ndpi_reader_on_ndpi_captures() {
-    let mut pcaps: Vec<PathBuf> = std::fs::read_dir(root().join("vendor/nDPI/tests/pcap"))
-        .expect("run vendor/fetch.sh")
-        .map(|e| e.unwrap().path())
+    let pcaps: Vec<PathBuf> = ndpi_testdata::pcaps()
+        .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
         .collect();
-    pcaps.sort();
     assert!(pcaps.len() > 250);
     let (mut total, mut same, mut report) = (0, 0, String::new());
     for pcap in &pcaps {
