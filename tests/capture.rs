@@ -256,6 +256,25 @@ fn read_with_ndpi(mut capture: Capture) -> Reading {
     }
 }
 
+/// Asserts that each of `ours` (how it was read, and what) is libpcap's `reference` reading:
+/// the link type, every frame, and an error where libpcap stopped on one.
+fn assert_reads_alike(name: &str, ours: &[(&str, &Reading)], reference: &Reading) {
+    for (how, ours) in ours {
+        assert_eq!(ours.link, reference.link, "{name} ({how})");
+        assert_eq!(ours.frames.len(), reference.frames.len(), "{name} ({how})");
+        for (i, (a, b)) in ours.frames.iter().zip(&reference.frames).enumerate() {
+            assert_eq!(a, b, "{name} ({how}): frame {i}");
+        }
+        assert_eq!(
+            ours.error.is_some(),
+            reference.error.is_some(),
+            "{name} ({how}): ours {:?}, libpcap's {:?}",
+            ours.error,
+            reference.error
+        );
+    }
+}
+
 /// The flow records of frames libpcap read, through a tracker with classify's file settings.
 fn flows_of(detector: &ndpi::Detector, reading: &Reading) -> Vec<ndpi::FlowRecord> {
     let mut tracker = ndpi::Tracker::new(detector, ndpi::TrackerConfig::ndpi_reader_offline());
@@ -312,20 +331,11 @@ fn every_ndpi_capture_reads_as_libpcap_reads_it() {
         let mapped = read_with_ndpi(Capture::open_file(path).unwrap());
         let file = std::fs::File::open(path).unwrap();
         let streamed = read_with_ndpi(Capture::from_reader(name.to_string(), file).unwrap());
-        for (how, ours) in [("mapped", &mapped), ("streamed", &streamed)] {
-            assert_eq!(ours.link, reference.link, "{name} ({how})");
-            assert_eq!(ours.frames.len(), reference.frames.len(), "{name} ({how})");
-            for (i, (a, b)) in ours.frames.iter().zip(&reference.frames).enumerate() {
-                assert_eq!(a, b, "{name} ({how}): frame {i}");
-            }
-            assert_eq!(
-                ours.error.is_some(),
-                reference.error.is_some(),
-                "{name} ({how}): ours {:?}, libpcap's {:?}",
-                ours.error,
-                reference.error
-            );
-        }
+        assert_reads_alike(
+            &name,
+            &[("mapped", &mapped), ("streamed", &streamed)],
+            &reference,
+        );
         let streamed_error = streamed.error.map(|e| e.replacen(&*name, "", 1));
         let mapped_error = mapped
             .error
@@ -368,17 +378,11 @@ fn reads_as_libpcap(name: &str, bytes: &[u8]) -> Option<Reading> {
     };
     let mapped = read_with_ndpi(mapped.unwrap_or_else(|e| panic!("{name}: {e}")));
     let streamed = read_with_ndpi(streamed.unwrap());
-    for (how, ours) in [("mapped", &mapped), ("streamed", &streamed)] {
-        assert_eq!(ours.link, reference.link, "{name} ({how})");
-        assert_eq!(ours.frames, reference.frames, "{name} ({how})");
-        assert_eq!(
-            ours.error.is_some(),
-            reference.error.is_some(),
-            "{name} ({how}): ours {:?}, libpcap's {:?}",
-            ours.error,
-            reference.error
-        );
-    }
+    assert_reads_alike(
+        name,
+        &[("mapped", &mapped), ("streamed", &streamed)],
+        &reference,
+    );
     if let Some(error) = &mapped.error {
         assert!(
             error.contains(&*path.to_string_lossy()) && error.contains("byte offset"),

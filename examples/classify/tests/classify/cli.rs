@@ -253,12 +253,18 @@ fn a_bad_file_among_good_ones_is_found_before_any_work() {
     assert!(stderr(&output).contains("README.md"));
 }
 
+/// The bundled capture cut after 12,000 bytes, inside its 66th record, as `DIR/cut.pcap`.
+fn cut_capture(dir: &Path) -> std::path::PathBuf {
+    let cut = dir.join("cut.pcap");
+    let whole = std::fs::read(common::root().join(LOOPBACK)).unwrap();
+    std::fs::write(&cut, &whole[..12_000]).unwrap();
+    cut
+}
+
 #[test]
 fn truncated_capture_reports_flows_so_far_then_the_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let cut = dir.path().join("cut.pcap");
-    let whole = std::fs::read(common::root().join(LOOPBACK)).unwrap();
-    std::fs::write(&cut, &whole[..12_000]).unwrap();
+    let cut = cut_capture(dir.path());
     let json = dir.path().join("flows.jsonl");
     let args = [
         "-r",
@@ -491,9 +497,7 @@ fn standard_input_reads_as_the_file_does() {
 #[test]
 fn a_truncated_capture_on_standard_input_reports_its_flows_then_the_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let cut = dir.path().join("cut.pcap");
-    let whole = std::fs::read(common::root().join(LOOPBACK)).unwrap();
-    std::fs::write(&cut, &whole[..12_000]).unwrap();
+    let cut = cut_capture(dir.path());
     let output = classify_piped(&cut, &["-r", "-", "--json", "-"]);
     assert_eq!(output.status.code(), Some(1));
     let flows = json_lines(&output.stdout);
