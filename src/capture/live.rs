@@ -25,7 +25,7 @@ pub struct LiveOptions {
     /// full are lost, and counted in [`CaptureStats::dropped`].
     pub buffer_size: Option<i32>,
     /// How long one read waits for a frame (default 250 ms; whole milliseconds, at most
-    /// `i32::MAX` of them). Reads return [`Next::Timeout`] when it passes, so callers can check
+    /// `i32::MAX` of them). Reads return [`Next::Timeout`](crate::Next::Timeout) when it passes, so callers can check
     /// Ctrl-C and deadlines.
     pub read_timeout: Duration,
     /// Hand over each frame as it arrives (libpcap's immediate mode), instead of in blocks that

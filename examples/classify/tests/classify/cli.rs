@@ -449,7 +449,7 @@ fn flow_updates_report_long_flows_while_they_last() {
 
 /// Runs `cat FILE | classify ARGS` from the repository root: a real pipe on standard input.
 fn classify_piped(file: &Path, args: &[&str]) -> std::process::Output {
-    let cat = Command::new("cat")
+    let mut cat = Command::new("cat")
         .arg(file)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -457,10 +457,12 @@ fn classify_piped(file: &Path, args: &[&str]) -> std::process::Output {
     let output = Command::new(common::classify_bin())
         .args(args)
         .current_dir(common::root())
-        .stdin(cat.stdout.expect("cat's output"))
+        .stdin(cat.stdout.take().expect("cat's output"))
         .output()
         .expect("classify runs");
     assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    // classify read to the end (or stopped on an error, which closes the pipe under cat).
+    let _ = cat.wait();
     output
 }
 
