@@ -669,3 +669,24 @@ fn a_large_file_stays_resident_only_around_the_reader() {
     assert!(grown < 40 << 10, "{grown} KiB of the file stayed resident");
     std::fs::remove_file(&path).unwrap();
 }
+
+/// A path that is not a regular file (a named pipe here; `/dev/stdin` and process
+/// substitutions alike) cannot be mapped: it is read as a stream, with the same frames.
+#[test]
+fn a_named_pipe_is_read_as_a_stream() {
+    let fifo = std::env::temp_dir().join(format!("ndpi-capture-{}-fifo", std::process::id()));
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let bytes = std::fs::read(loopback_pcap()).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, bytes))
+    };
+    let reading = read_with_ndpi(Capture::open_file(&fifo).unwrap());
+    writer.join().unwrap().unwrap();
+    std::fs::remove_file(&fifo).unwrap();
+    let reference = read_with_libpcap(&loopback_pcap()).unwrap();
+    assert_reads_alike("fifo", &[("streamed", &reading)], &reference);
+    assert_eq!(reading.frames.len(), 100);
+}
