@@ -20,6 +20,7 @@ fn bench(c: &mut Criterion) {
                         data: &f.data,
                         wire_len: f.wire_len,
                         time_ms: f.time_ms,
+                        link: Some(LinkType::Ethernet),
                     },
                 )
                 .unwrap();

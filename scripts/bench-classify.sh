@@ -3,16 +3,32 @@
 # Ethernet test captures merged into one file: 5 interleaved runs each, medians printed.
 #
 #   scripts/bench-classify.sh            # builds the example (release) and the merged capture
+#   BENCH_WORKLOAD=8x-vlan scripts/bench-classify.sh
+#                                        # issue 15's workload: the merge 8 times, copy k on VLAN
+#                                        # k + 1 (target/bench-8x-vlan.pcap, about 1 GB)
 #
 # Needs /usr/bin/time (Debian package `time`), ndpiReader (`libndpi-bin`) and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=${CARGO_TARGET_DIR:-target}
-merged=$target/merged-ethernet.pcap
 classify=$target/release/classify
 cargo build --release -q -p classify
-[ -f "$merged" ] || scripts/merge-pcaps.py "$merged" vendor/nDPI/tests/pcap/*.pcap 2>/dev/null
+case ${BENCH_WORKLOAD:-merged} in
+merged)
+  merged=$target/merged-ethernet.pcap
+  [ -f "$merged" ] || scripts/merge-pcaps.py "$merged" vendor/nDPI/tests/pcap/*.pcap 2>/dev/null
+  ;;
+8x-vlan)
+  merged=$target/bench-8x-vlan.pcap
+  [ -f "$merged" ] || scripts/merge-pcaps.py --copies 8 --vlan --max-gap 86400 "$merged" \
+    vendor/nDPI/tests/pcap/*.pcap 2>/dev/null
+  ;;
+*)
+  echo "BENCH_WORKLOAD is merged or 8x-vlan" >&2
+  exit 2
+  ;;
+esac
 cat "$merged" >/dev/null # into the page cache
 
 declare -A wall rss

@@ -3,6 +3,12 @@
 
     scripts/merge-pcaps.py OUT.pcap IN.pcap...          (Ethernet, link type 1)
     scripts/merge-pcaps.py --linktype 113 OUT.pcap IN...
+    scripts/merge-pcaps.py --copies 8 --vlan --max-gap 86400 target/bench-8x-vlan.pcap \
+        vendor/nDPI/tests/pcap/*.pcap
+
+The last is the throughput benchmark's workload (issue 15): nDPI's Ethernet captures merged and
+written 8 times, copy k on its own VLAN (k + 1), which gives 8 times the flows with real payloads;
+about 1.7 million frames, 1.2 GB.
 
 Files of another link type, pcapng files and files that are not captures are skipped (and
 named on stderr). Records are copied unchanged except their timestamps: each file is shifted
@@ -10,6 +16,16 @@ to start one second after the latest timestamp written so far, so time only move
 between files (within a file, the original order is kept). A file that ends in a truncated
 record contributes the records before it. The output is little-endian, microsecond
 resolution; nanosecond inputs are converted. Only the Python standard library is used.
+
+--copies N writes the merged inputs N times, each copy starting one second after the previous
+one ends, as the next file would. With --vlan (Ethernet only) copy k (from 0) gets an 802.1Q tag
+with VLAN ID k + 1 inserted after the MAC addresses: a frame already tagged gets it as the outer
+tag. Tagged frames are 4 bytes longer on the wire and in the file (cut at the snapshot length).
+
+--max-gap SECONDS shortens longer pauses between consecutive records of a file to that (steps
+back in time are kept). A few of nDPI's captures span years between two records (tftp.pcap
+eight), so that one merged copy spans 21 years; eight would not fit the format's 32-bit seconds
+(nor libpcap's signed reading of them, which ends in 2038). With one day, a copy spans 21 days.
 """
 
 import argparse
@@ -36,42 +52,74 @@ def records(data, endian, ns_per_unit):
         at += 16 + caplen
 
 
+def inputs(paths, linktype, quiet):
+    """(data, byte order, ns per unit) of each classic pcap file of the link type."""
+    for path in paths:
+        with open(path, "rb") as f:
+            data = f.read()
+        kind = MAGICS.get(data[:4])
+        if kind is None or len(data) < 24:
+            if not quiet:
+                print(f"skipped (not a classic pcap): {path}", file=sys.stderr)
+            continue
+        endian, ns_per_unit = kind
+        found = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
+        if found != linktype:
+            if not quiet:
+                print(f"skipped (link type {found}): {path}", file=sys.stderr)
+            continue
+        yield data, endian, ns_per_unit
+
+
+def vlan_tagged(frame, wire, vlan_id):
+    """The Ethernet frame with an 802.1Q tag of `vlan_id` after its MAC addresses."""
+    if len(frame) < 12:
+        return frame, wire
+    tagged = frame[:12] + struct.pack(">HH", 0x8100, vlan_id) + frame[12:]
+    return tagged[:MAX_CAPLEN], min(wire + 4, 0xFFFFFFFF)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--linktype", type=int, default=1)
+    parser.add_argument("--copies", type=int, default=1, help="write the merged inputs N times")
+    parser.add_argument("--vlan", action="store_true", help="copy k on VLAN k + 1 (Ethernet)")
+    parser.add_argument("--max-gap", type=float, help="longest pause kept within a file, in s")
     parser.add_argument("out")
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args()
+    if args.vlan and args.linktype != 1:
+        parser.error("--vlan needs Ethernet (--linktype 1)")
 
+    max_gap = None if args.max_gap is None else int(args.max_gap * 1_000_000_000)
     files = frames = 0
     next_start = 0  # ns
     with open(args.out, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, MAX_CAPLEN, args.linktype))
-        for path in args.inputs:
-            with open(path, "rb") as f:
-                data = f.read()
-            kind = MAGICS.get(data[:4])
-            if kind is None or len(data) < 24:
-                print(f"skipped (not a classic pcap): {path}", file=sys.stderr)
-                continue
-            endian, ns_per_unit = kind
-            linktype = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
-            if linktype != args.linktype:
-                print(f"skipped (link type {linktype}): {path}", file=sys.stderr)
-                continue
-            shift = None
-            latest = next_start
-            for ts, caplen, wire, frame in records(data, endian, ns_per_unit):
-                if shift is None:
-                    shift = next_start - ts
-                ts = max(ts + shift, 0)
-                latest = max(latest, ts)
-                us = ts // 1000
-                out.write(struct.pack("<IIII", us // 1_000_000, us % 1_000_000, caplen, wire))
-                out.write(frame)
-                frames += 1
-            next_start = latest + 1_000_000_000
-            files += 1
+        for copy in range(args.copies):
+            for data, endian, ns_per_unit in inputs(args.inputs, args.linktype, copy > 0):
+                latest = next_start
+                # The time since the file's first record, with long pauses shortened.
+                prev = since_first = None
+                for ts, caplen, wire, frame in records(data, endian, ns_per_unit):
+                    if prev is None:
+                        since_first = 0
+                    elif max_gap is None:
+                        since_first += ts - prev
+                    else:
+                        since_first += min(ts - prev, max_gap)
+                    prev = ts
+                    ts = max(next_start + since_first, 0)
+                    latest = max(latest, ts)
+                    if args.vlan:
+                        frame, wire = vlan_tagged(frame, wire, copy + 1)
+                        caplen = len(frame)
+                    us = ts // 1000
+                    out.write(struct.pack("<IIII", us // 1_000_000, us % 1_000_000, caplen, wire))
+                    out.write(frame)
+                    frames += 1
+                next_start = latest + 1_000_000_000
+                files += 1
     print(f"{args.out}: {frames} frames from {files} files", file=sys.stderr)
 
 

@@ -8,7 +8,7 @@ use crate::ProtocolId;
 /// What went wrong, naming the file or argument at fault.
 ///
 /// The message (`Display`) says everything on one line, the cause's message included; the
-/// cause itself (an [`io::Error`], libpcap's error) is [`source()`](std::error::Error::source)
+/// cause itself (an [`io::Error`], libpcap's error, the file reader's `FileError`) is [`source()`](std::error::Error::source)
 /// for callers that inspect it.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -66,7 +66,17 @@ pub enum Error {
         /// Its libpcap `DLT_*` number.
         dlt: i32,
     },
-    /// libpcap could not open, filter or read a capture file or interface.
+    /// A capture file (or stream) that is not a pcap or pcapng capture, or is damaged.
+    #[cfg(feature = "capture")]
+    CaptureFile {
+        /// The file (`standard input` for `-`).
+        source_name: String,
+        /// Opening it, or reading the frame after the frames read.
+        step: CaptureStep,
+        /// What is wrong, and at which byte offset.
+        source: FileError,
+    },
+    /// libpcap could not open, filter or read a live interface, or compile a filter.
     #[cfg(feature = "capture")]
     Capture {
         /// The file or interface.
@@ -78,7 +88,7 @@ pub enum Error {
     },
 }
 
-/// What a capture was doing when libpcap failed ([`Error::Capture`]).
+/// What a capture was doing when it failed ([`Error::Capture`], [`Error::CaptureFile`]).
 #[cfg(feature = "capture")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,10 +103,66 @@ pub enum CaptureStep {
     Read {
         /// Frames read before the failure.
         frames: u64,
-        /// Where reading stopped in the file, in bytes, when known.
+        /// The byte offset of the record or block at fault in a file.
         offset: Option<i64>,
     },
 }
+
+/// What is wrong with a capture file, and where ([`Error::CaptureFile`]).
+#[cfg(feature = "capture")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileError {
+    /// The byte offset of the record or block at fault (0 for the file as a whole).
+    pub offset: u64,
+    /// What is wrong.
+    pub kind: FileErrorKind,
+}
+
+/// The ways a capture file can be wrong ([`FileError`]).
+#[cfg(feature = "capture")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileErrorKind {
+    /// The file is empty.
+    Empty,
+    /// Neither pcap nor pcapng: its first bytes are no magic number of either.
+    UnknownFormat,
+    /// The file ends inside a record, block or header: the frames before it were read.
+    Truncated {
+        /// What was cut: "record" (pcap), "block" (pcapng) or "file header".
+        unit: &'static str,
+        /// Its length in bytes.
+        needed: u64,
+        /// The byte offset where the data ends.
+        end: u64,
+    },
+    /// A record, block or header that contradicts the format or libpcap's limits (a captured
+    /// length above the maximum, a packet of an interface never described, ...).
+    Malformed(String),
+}
+
+#[cfg(feature = "capture")]
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let offset = self.offset;
+        match &self.kind {
+            FileErrorKind::Empty => write!(f, "empty file: not a pcap or pcapng capture"),
+            FileErrorKind::UnknownFormat => {
+                write!(f, "unknown file format: not a pcap or pcapng capture")
+            }
+            FileErrorKind::Truncated { unit, needed, end } => write!(
+                f,
+                "truncated capture: the {unit} at byte offset {offset} is {needed} bytes long, \
+                 the data ends at byte offset {end}"
+            ),
+            FileErrorKind::Malformed(what) => write!(f, "{what} at byte offset {offset}"),
+        }
+    }
+}
+
+#[cfg(feature = "capture")]
+impl std::error::Error for FileError {}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,6 +197,17 @@ impl std::fmt::Display for Error {
             Error::UnsupportedLinkType { source_name, dlt } => {
                 write!(f, "{source_name}: unsupported link type (DLT {dlt})")
             }
+            #[cfg(feature = "capture")]
+            Error::CaptureFile {
+                source_name,
+                step,
+                source,
+            } => match step {
+                CaptureStep::Read { frames, .. } => {
+                    write!(f, "{source_name}: {source}, after frame {frames}")
+                }
+                _ => write!(f, "{source_name}: {source}"),
+            },
             #[cfg(feature = "capture")]
             Error::Capture {
                 source_name,
@@ -168,6 +245,8 @@ impl std::error::Error for Error {
             Error::CustomFile { source, .. } | Error::Io { source, .. } => Some(source),
             #[cfg(feature = "capture")]
             Error::Capture { source, .. } => Some(source),
+            #[cfg(feature = "capture")]
+            Error::CaptureFile { source, .. } => Some(source),
             Error::OutOfMemory(_)
             | Error::CustomFileRejected { .. }
             | Error::Config { .. }

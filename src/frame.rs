@@ -1,7 +1,9 @@
 //! The frame: what every source of traffic hands to the flow tracker.
 
-/// One captured frame, borrowed from wherever it was read (libpcap's buffer until the next
-/// read, a batch in memory, a fuzzer's input). [`Capture`](crate::Capture) produces it,
+use crate::LinkType;
+
+/// One captured frame, borrowed from wherever it was read (a memory-mapped file, libpcap's
+/// buffer until the next read, a batch in memory, a fuzzer's input). [`Capture`](crate::Capture) produces it,
 /// [`Tracker::process`](crate::Tracker::process) consumes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
@@ -11,15 +13,22 @@ pub struct Frame<'a> {
     pub wire_len: u32,
     /// Capture timestamp, milliseconds since the Unix epoch.
     pub time_ms: u64,
+    /// The link type of the interface the frame was captured on, when its source knows it and
+    /// the decoder handles it. [`Capture`](crate::Capture) sets it: in a pcapng file each
+    /// interface has its own. [`Tracker::process`](crate::Tracker::process) takes the link
+    /// type as an argument and does not look here.
+    pub link: Option<LinkType>,
 }
 
 impl<'a> Frame<'a> {
-    /// A frame of `data` captured whole (`wire_len` is its length) at `time_ms`.
+    /// A frame of `data` captured whole (`wire_len` is its length) at `time_ms`, of no known
+    /// link type.
     pub fn new(data: &'a [u8], time_ms: u64) -> Self {
         Frame {
             data,
             wire_len: u32::try_from(data.len()).unwrap_or(u32::MAX),
             time_ms,
+            link: None,
         }
     }
 }

@@ -16,7 +16,8 @@
 //!   copying. [`Tracker`] keys them into bidirectional flows, runs nDPI until detection is
 //!   final, then keeps a compact owned [`FlowRecord`] and frees nDPI's state.
 //! - [`export::Exporter`] sends flow records to an IPFIX collector over UDP or TCP.
-//! - [`Capture`] reads pcap/pcapng files and live interfaces through libpcap;
+//! - [`Capture`] reads pcap/pcapng files from a memory map, lending each frame without a copy
+//!   (standard input and pipes through a buffer), and live interfaces through libpcap;
 //!   [`classify_file`] runs a whole file through a tracker, yielding its events as it reads.
 //!
 //! # Example: every flow of a capture
@@ -26,10 +27,9 @@
 //!
 //! let detector = Detector::new()?;
 //! let mut capture = Capture::open_file(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/loopback.pcap"))?;
-//! let link = capture.link_type().expect("a supported link type");
 //! let mut tracker = Tracker::new(&detector, TrackerConfig::ndpi_reader_offline());
 //! while let Next::Frame(frame) = capture.next_frame()? {
-//!     tracker.process(link, frame)?;
+//!     tracker.process_frame(frame)?; // by the frame's link type
 //! }
 //! tracker.finish();
 //! let records: Vec<_> = tracker.drain_events().filter_map(|e| match e {
@@ -75,7 +75,8 @@
 //!
 //! # Features
 //! All on by default:
-//! - `capture`: [`Capture`], [`LiveOptions`] and [`classify_file`], through libpcap (the `pcap`
+//! - `capture`: [`Capture`], [`LiveOptions`] and [`classify_file`]: files memory-mapped and
+//!   parsed with pcap-parser, live interfaces and BPF filters through libpcap (the `pcap`
 //!   crate). Without it, feed [`Tracker`] frames from anywhere.
 //! - `serde`: `Serialize` for the flow record, its parts and [`TrackerStats`].
 //! - `gcrypt`: QUIC SNI/ALPN through libgcrypt (vendored builds).
@@ -118,9 +119,9 @@ mod tracker;
 pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder, GlobalContext};
-#[cfg(feature = "capture")]
-pub use error::CaptureStep;
 pub use error::Error;
+#[cfg(feature = "capture")]
+pub use error::{CaptureStep, FileError, FileErrorKind};
 pub use flow::{Flow, GiveUp};
 pub use frame::Frame;
 pub use locality::{direction, Cidr};

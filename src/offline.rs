@@ -4,15 +4,13 @@ use std::collections::VecDeque;
 use std::path::Path;
 
 use crate::{
-    Capture, Detector, Error, FlowEvent, FlowRecord, LinkType, Next, Tracker, TrackerConfig,
-    TrackerStats,
+    Capture, Detector, Error, FlowEvent, FlowRecord, Next, Tracker, TrackerConfig, TrackerStats,
 };
 
 /// The events of every flow of a capture file, read as they are consumed: see
 /// [`classify_file`].
 pub struct FileEvents<'d> {
     capture: Capture,
-    link: LinkType,
     tracker: Tracker<'d>,
     pending: VecDeque<FlowEvent>,
     /// The error to yield once `pending` is empty, after which the iterator is done.
@@ -61,7 +59,7 @@ impl Iterator for FileEvents<'_> {
             }
             match self.capture.next_frame() {
                 Ok(Next::Frame(frame)) => {
-                    if let Err(e) = self.tracker.process(self.link, frame) {
+                    if let Err(e) = self.tracker.process_frame(frame) {
                         // nDPI could not allocate: nothing sensible follows.
                         self.read = true;
                         self.done = true;
@@ -124,15 +122,14 @@ pub fn classify_file<'d>(
     config: TrackerConfig,
 ) -> Result<FileEvents<'d>, Error> {
     let capture = Capture::open_file(path)?;
-    let link = capture
-        .link_type()
-        .map_err(|dlt| Error::UnsupportedLinkType {
+    if let Err(dlt) = capture.link_type() {
+        return Err(Error::UnsupportedLinkType {
             source_name: capture.name().to_owned(),
             dlt,
-        })?;
+        });
+    }
     Ok(FileEvents {
         capture,
-        link,
         tracker: Tracker::new(detector, config),
         pending: VecDeque::new(),
         error: None,

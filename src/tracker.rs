@@ -448,6 +448,21 @@ impl<'d> Tracker<'d> {
         }
     }
 
+    /// Processes one frame by its own link type ([`Frame::link`]; a
+    /// [`Capture`](crate::Capture) sets it, per interface in a pcapng file) as
+    /// [`process`](Tracker::process) does. A frame of no known link type is counted in
+    /// [`TrackerStats::dropped`] as [`DropReason::UnsupportedLinkType`].
+    pub fn process_frame(&mut self, frame: Frame<'_>) -> Result<(), Error> {
+        match frame.link {
+            Some(link) => self.process(link, frame),
+            None => {
+                let reason = DropReason::UnsupportedLinkType;
+                self.count_dropped(reason, frame.wire_len, frame.time_ms);
+                Ok(())
+            }
+        }
+    }
+
     /// Counts a frame that did not decode (see [`decode()`]) as [`process`](Tracker::process)
     /// would: its time moves the clock, its bytes and `reason` are counted.
     pub fn count_dropped(&mut self, reason: DropReason, wire_len: u32, time_ms: u64) {

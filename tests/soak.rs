@@ -34,6 +34,7 @@ fn twenty_passes_over_the_corpus_do_not_grow_memory() {
                         data: &f.data,
                         wire_len: f.wire_len,
                         time_ms: f.time_ms + pass * span,
+                        link: Some(LinkType::Ethernet),
                     },
                 )
                 .unwrap();

@@ -128,8 +128,8 @@ pub fn pipeline_target(detector: &Detector, data: &[u8]) {
     finish(tracker, ended, max_flows);
 }
 
-/// The `pcap` target: a capture file through libpcap's pcap/pcapng reader, then the tracker,
-/// as the `classify` example reads one (tunnel decoding on).
+/// The `pcap` target: a capture file through the crate's pcap/pcapng reader (the memory-mapped
+/// path), then the tracker, as the `classify` example reads one (tunnel decoding on).
 pub fn pcap_target(detector: &Detector, file: &Path) {
     let Ok(mut capture) = Capture::open_file(file) else {
         return;
@@ -138,13 +138,12 @@ pub fn pcap_target(detector: &Detector, file: &Path) {
         TrackerConfig::ndpi_reader_offline().decode(DecodeOptions::default().decode_tunnels(true));
     let max_flows = config.max_flows;
     let mut tracker = Tracker::new(detector, config);
-    let (link, mut ended) = (capture.link_type(), 0);
-    // A read error ends the file like its end does (frames before it were processed).
+    let mut ended = 0;
+    // A read error ends the file like its end does (frames before it were processed). Each
+    // frame carries its interface's link type; frames of unsupported ones are counted drops.
     while let Ok(Next::Frame(frame)) = capture.next_frame() {
-        if let Ok(link) = link {
-            tracker.process(link, frame).expect("nDPI allocates a flow");
-            ended += emit(&mut tracker);
-        }
+        tracker.process_frame(frame).expect("nDPI allocates a flow");
+        ended += emit(&mut tracker);
     }
     finish(tracker, ended, max_flows);
 }

@@ -2,6 +2,7 @@
 //! from a capture file to flow records.
 #![allow(dead_code)]
 
+pub mod files;
 pub mod frames;
 
 use std::path::Path;

@@ -104,11 +104,11 @@ fn classify(args: &Args) -> Result<(), Fatal> {
             .map_err(|e| format!("cannot export to {collector}: {e}"))?;
         sink = sink.with_ipfix(exporter);
     }
-    if source.is_live() && !args.quiet {
+    if let Some(link) = source.live_link().filter(|_| !args.quiet) {
         eprintln!(
             "classify: capturing on {} ({:?}), snaplen {}, buffer {}; Ctrl-C to stop",
             args.interface.as_deref().unwrap_or_default(),
-            source.link(),
+            link,
             args.snaplen,
             indicatif::BinaryBytes(args.buffer_size.unsigned_abs().into())
         );

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use flowlua::Engine;
 use ndpi::{
-    decode, Capture, CaptureStats, DecodeOptions, Detector, DropReason, Frame, LinkType, Next,
-    Packet,
+    decode, Capture, CaptureStats, DecodeOptions, Detector, DropReason, Frame, Next, Packet,
 };
 use rustc_hash::FxHasher;
 
@@ -51,10 +50,9 @@ pub fn run(
 ) -> (Report, Result<(), Fatal>) {
     let counters = Counters::default();
     let started = Instant::now();
-    let (mut report, result) = if let Some((captures, link, ready_ms)) = source.fanout() {
+    let (mut report, result) = if let Some((captures, ready_ms)) = source.fanout() {
         drop(engine);
         let group = Group {
-            link,
             ready_ms,
             stop: AtomicBool::new(false),
             frames: AtomicU64::new(0),
@@ -80,16 +78,16 @@ pub fn run(
 /// Where the reader puts frames.
 trait Dispatch {
     /// One frame, as read; `clock_ms` is the capture's latest time before it.
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
+    fn frame(&mut self, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
     /// Moves every tracker's clock to `clock_ms` (ending the flows idle or done lingering by
     /// then), hands over whatever waits (a batch not yet full) and publishes the counters.
     fn flush(&mut self, clock_ms: u64) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>, _clock_ms: u64) -> Result<(), Fatal> {
+    fn frame(&mut self, frame: Frame<'_>, _clock_ms: u64) -> Result<(), Fatal> {
         // The only tracker sees every frame: its own clock is the capture's.
-        self.process(link, frame)?;
+        self.process(frame)?;
         self.drain();
         Ok(())
     }
@@ -129,7 +127,7 @@ fn read(
             break Ok(());
         }
         match source.next_frame() {
-            Ok(Read::Frame(link, frame)) => {
+            Ok(Read::Frame(frame)) => {
                 let time = frame.time_ms.max(clock_ms);
                 let first = report.span_ms.map_or(time, |(first, _)| first);
                 if span_limit.is_some_and(|limit| time - first >= limit) {
@@ -138,7 +136,7 @@ fn read(
                 report.span_ms = Some((first, time));
                 let before = std::mem::replace(&mut clock_ms, time);
                 report.frames_read += 1;
-                if let Err(e) = dispatch.frame(link, frame, before) {
+                if let Err(e) = dispatch.frame(frame, before) {
                     break Err(e);
                 }
             }
@@ -257,9 +255,14 @@ impl Shards {
 }
 
 impl Dispatch for Shards {
-    fn frame(&mut self, link: LinkType, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
+    fn frame(&mut self, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
         // Decoded once, here: the shard depends on the packet, and the worker takes it as is.
-        let decoded = decode(link, frame.data, self.decode);
+        // A frame of a link type the decoder does not handle (an interface of a pcapng file)
+        // is dropped as the tracker would drop it.
+        let decoded = match frame.link {
+            Some(link) => decode(link, frame.data, self.decode),
+            None => Err(DropReason::UnsupportedLinkType),
+        };
         let shard = self.shard(&decoded);
         let batch = &mut self.pending[shard];
         let (packet, len) = match decoded {
@@ -376,7 +379,6 @@ fn work(
 
 /// What the workers of a fanout group share with the monitoring thread.
 struct Group {
-    link: LinkType,
     /// Frames stamped before this (ms since the epoch) came before the group was complete.
     ready_ms: u64,
     /// Set by the monitoring thread, or by a worker that reached --count or failed.
@@ -497,7 +499,7 @@ fn read_own(
                 let first = read.span_ms.map_or(frame.time_ms, |(first, _)| first);
                 let last = read.span_ms.map_or(frame.time_ms, |(_, last)| last);
                 read.span_ms = Some((first, last.max(frame.time_ms)));
-                worker.process(group.link, frame)?;
+                worker.process(frame)?;
                 worker.drain();
             }
             // A quiet capture: the wall clock moves the flows' time on (live frame times are

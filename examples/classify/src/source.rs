@@ -8,8 +8,8 @@ use crate::args::Args;
 
 /// The result of one read.
 pub enum Read<'a> {
-    /// A frame, and the link type of its capture.
-    Frame(LinkType, Frame<'a>),
+    /// A frame (with the link type of its capture, or of its interface in a pcapng file).
+    Frame(Frame<'a>),
     /// A live capture had no frame for a while (time to check the stop conditions).
     Idle,
     /// No frames left.
@@ -50,20 +50,33 @@ impl Source {
                 file_bytes: 0,
             });
         }
+        let stdin = args.files.iter().filter(|p| is_stdin(p)).count();
+        if stdin > 1 {
+            return Err(Error::Io {
+                path: "-".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "standard input can be read only once",
+                ),
+            });
+        }
         let mut files = Vec::with_capacity(args.files.len());
         for path in &args.files {
-            prepare(Capture::open_file(path)?, filter.as_deref())?;
-            let size = std::fs::metadata(path).map_or(0, |m| m.len());
-            files.push((path.clone(), size));
+            let (capture, _) = prepare(Capture::open_file(path)?, filter.as_deref())?;
+            // Standard input cannot be opened again: its capture is kept, the files' reopened.
+            let (size, kept) = match is_stdin(path) {
+                true => (0, Some(capture)),
+                false => (std::fs::metadata(path).map_or(0, |m| m.len()), None),
+            };
+            files.push((path.clone(), size, kept));
         }
-        let file_bytes = files.iter().map(|(_, size)| size).sum();
+        let file_bytes = files.iter().map(|(_, size, _)| size).sum();
         let mut rest = files.into_iter();
-        let (first, size) = rest.next().expect("clap requires an input");
-        let (capture, link) = prepare(Capture::open_file(first)?, filter.as_deref())?;
+        let (first, size, kept) = rest.next().expect("clap requires an input");
+        let capture = reopen(&first, kept, filter.as_deref())?;
         Ok(Source {
             input: Input::Files(Files {
                 capture,
-                link,
                 rest,
                 filter,
                 size,
@@ -80,20 +93,20 @@ impl Source {
         matches!(self.input, Input::Live(..) | Input::Fanout(..))
     }
 
-    /// The captures of a fanout group, one per worker, their link type and the time (ms since
-    /// the epoch) before which their frames are to be skipped.
-    pub fn fanout(&mut self) -> Option<(&mut [Capture], LinkType, u64)> {
+    /// The captures of a fanout group, one per worker, and the time (ms since the epoch)
+    /// before which their frames are to be skipped.
+    pub fn fanout(&mut self) -> Option<(&mut [Capture], u64)> {
         match &mut self.input {
-            Input::Fanout(captures, link, ready_ms) => Some((captures, *link, *ready_ms)),
+            Input::Fanout(captures, _, ready_ms) => Some((captures, *ready_ms)),
             _ => None,
         }
     }
 
-    /// The link type of the capture (of the first file).
-    pub fn link(&self) -> LinkType {
+    /// The link type of a live capture.
+    pub fn live_link(&self) -> Option<LinkType> {
         match &self.input {
-            Input::Files(files) => files.link,
-            Input::Live(_, link) | Input::Fanout(_, link, _) => *link,
+            Input::Files(_) => None,
+            Input::Live(_, link) | Input::Fanout(_, link, _) => Some(*link),
         }
     }
 
@@ -101,8 +114,8 @@ impl Source {
     pub fn next_frame(&mut self) -> Result<Read<'_>, Error> {
         match &mut self.input {
             Input::Files(files) => files.next_frame(),
-            Input::Live(capture, link) => Ok(match capture.next_frame()? {
-                Next::Frame(frame) => Read::Frame(*link, frame),
+            Input::Live(capture, _) => Ok(match capture.next_frame()? {
+                Next::Frame(frame) => Read::Frame(frame),
                 Next::Timeout => Read::Idle,
                 Next::End => Read::End,
             }),
@@ -198,9 +211,8 @@ fn join(
 /// The file being read and those still to come.
 struct Files {
     capture: Capture,
-    link: LinkType,
-    /// The files still to read, with their sizes.
-    rest: std::vec::IntoIter<(PathBuf, u64)>,
+    /// The files still to read, with their sizes (and standard input's capture, kept open).
+    rest: std::vec::IntoIter<(PathBuf, u64, Option<Capture>)>,
     filter: Option<String>,
     /// Size of the current file, bytes read of it (about: record headers are guessed), and the
     /// size of the files before it.
@@ -217,16 +229,16 @@ impl Files {
             self.ended = false;
             self.done += std::mem::take(&mut self.size);
             self.read = 0;
-            let Some((path, size)) = self.rest.next() else {
+            let Some((path, size, kept)) = self.rest.next() else {
                 return Ok(Read::End);
             };
-            (self.capture, self.link) = prepare(Capture::open_file(path)?, self.filter.as_deref())?;
+            self.capture = reopen(&path, kept, self.filter.as_deref())?;
             self.size = size;
         }
         Ok(match self.capture.next_frame()? {
             Next::Frame(frame) => {
                 self.read += 16 + frame.data.len() as u64;
-                Read::Frame(self.link, frame)
+                Read::Frame(frame)
             }
             Next::Timeout => Read::Idle,
             // The next call opens the next file.
@@ -238,7 +250,27 @@ impl Files {
     }
 }
 
-/// Applies the filter and checks the link type.
+/// Whether `path` means standard input (`-`, as for libpcap and tcpdump).
+fn is_stdin(path: &std::path::Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The capture of a file checked by [`Source::open`]: standard input's, kept open, or the
+/// file opened again.
+fn reopen(
+    path: &std::path::Path,
+    kept: Option<Capture>,
+    filter: Option<&str>,
+) -> Result<Capture, Error> {
+    match kept {
+        Some(capture) => Ok(capture),
+        None => Ok(prepare(Capture::open_file(path)?, filter)?.0),
+    }
+}
+
+/// Applies the filter and checks the link type (of the first interface of a pcapng file:
+/// frames of other interfaces whose link type the decoder does not handle are counted as
+/// dropped).
 fn prepare(mut capture: Capture, filter: Option<&str>) -> Result<(Capture, LinkType), Error> {
     if let Some(filter) = filter {
         capture.set_filter(filter)?;

@@ -4,9 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use flowlua::Engine;
-use ndpi::{
-    Detector, DropReason, Error, FlowEvent, Frame, LinkType, Packet, Tracker, TrackerConfig,
-};
+use ndpi::{Detector, DropReason, Error, FlowEvent, Frame, Packet, Tracker, TrackerConfig};
 
 use crate::checks::{Checks, ChecksDir};
 use crate::output::{Batch, Sink};
@@ -79,9 +77,10 @@ impl<'a> Worker<'a> {
         self.tracker.count_dropped(reason, wire_len, time_ms);
     }
 
-    /// Tracks one frame.
-    pub fn process(&mut self, link: LinkType, frame: Frame<'_>) -> Result<(), Error> {
-        self.tracker.process(link, frame)
+    /// Tracks one frame, by its own link type (a frame of none the decoder handles is
+    /// counted as dropped).
+    pub fn process(&mut self, frame: Frame<'_>) -> Result<(), Error> {
+        self.tracker.process_frame(frame)
     }
 
     /// Handles the tracker's events: checks run, ended flows are counted and written.

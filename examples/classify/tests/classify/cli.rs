@@ -258,12 +258,18 @@ fn a_bad_file_among_good_ones_is_found_before_any_work() {
     assert!(stderr(&output).contains("README.md"));
 }
 
+/// The bundled capture cut after 12,000 bytes, inside its 66th record, as `DIR/cut.pcap`.
+fn cut_capture(dir: &Path) -> std::path::PathBuf {
+    let cut = dir.join("cut.pcap");
+    let whole = std::fs::read(common::root().join(LOOPBACK)).unwrap();
+    std::fs::write(&cut, &whole[..12_000]).unwrap();
+    cut
+}
+
 #[test]
 fn truncated_capture_reports_flows_so_far_then_the_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let cut = dir.path().join("cut.pcap");
-    let whole = std::fs::read(common::root().join(LOOPBACK)).unwrap();
-    std::fs::write(&cut, &whole[..12_000]).unwrap();
+    let cut = cut_capture(dir.path());
     let json = dir.path().join("flows.jsonl");
     let args = [
         "-r",
@@ -453,4 +459,79 @@ fn flow_updates_report_long_flows_while_they_last() {
     // A bare number is seconds; a shorter interval gives more updates.
     let more = run(&["--flow-updates", "5"]);
     assert!(of_type(&more, "flow_update").len() > updates.len());
+}
+
+/// Runs `cat FILE | classify ARGS` from the repository root: a real pipe on standard input.
+fn classify_piped(file: &Path, args: &[&str]) -> std::process::Output {
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("cat runs");
+    let output = Command::new(common::classify_bin())
+        .args(args)
+        .current_dir(common::root())
+        .stdin(cat.stdout.take().expect("cat's output"))
+        .output()
+        .expect("classify runs");
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    // classify read to the end (or stopped on an error, which closes the pipe under cat).
+    let _ = cat.wait();
+    output
+}
+
+#[test]
+fn standard_input_reads_as_the_file_does() {
+    let loopback = common::root().join(LOOPBACK);
+    // pcap; pcapng of two interfaces of different time resolutions; a capture larger than a
+    // pipe's buffer; and standard input after another file.
+    for (file, before) in [
+        (loopback.clone(), None),
+        (common::ndpi_pcap("z3950.pcapng"), None),
+        (common::ndpi_pcap("quic-33.pcapng"), None),
+        (loopback, Some(common::ndpi_pcap("ssh.pcap"))),
+    ] {
+        let before = before.as_ref().map(|p| p.to_str().unwrap());
+        let mut from_file = vec![];
+        let mut from_pipe = vec![];
+        if let Some(before) = before {
+            from_file.extend(["-r", before]);
+            from_pipe.extend(["-r", before]);
+        }
+        from_file.extend(["-r", file.to_str().unwrap(), "--json", "-"]);
+        from_pipe.extend(["-r", "-", "--json", "-"]);
+        let expected = classify(&from_file);
+        assert!(expected.status.success(), "{}", stderr(&expected));
+        let piped = classify_piped(&file, &from_pipe);
+        assert!(piped.status.success(), "{from_pipe:?}: {}", stderr(&piped));
+        let flows = json_lines(&piped.stdout);
+        assert!(!flows.is_empty());
+        assert_eq!(flows, json_lines(&expected.stdout), "{}", file.display());
+    }
+}
+
+#[test]
+fn a_truncated_capture_on_standard_input_reports_its_flows_then_the_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = cut_capture(dir.path());
+    let output = classify_piped(&cut, &["-r", "-", "--json", "-"]);
+    assert_eq!(output.status.code(), Some(1));
+    let flows = json_lines(&output.stdout);
+    assert!(!flows.is_empty() && flows.len() < 9, "{}", flows.len());
+    let err = stderr(&output);
+    let line = err.lines().last().unwrap_or_default();
+    assert!(
+        line.starts_with("classify: error: standard input: truncated")
+            && line.contains("byte offset 12000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn standard_input_can_be_read_once() {
+    let line = fails(&["-r", "-", "-r", "-"], 1);
+    assert!(
+        line.contains("standard input can be read only once"),
+        "{line}"
+    );
 }
