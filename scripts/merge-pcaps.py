@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""Merge classic pcap files of one link type into one capture, for benchmarks.
+"""Merge pcap and pcapng files' frames of one link type into one pcap capture, for benchmarks.
 
     scripts/merge-pcaps.py OUT.pcap IN.pcap...          (Ethernet, link type 1)
     scripts/merge-pcaps.py --linktype 113 OUT.pcap IN...
     scripts/merge-pcaps.py --copies 8 --vlan --max-gap 86400 target/bench-8x-vlan.pcap \
-        vendor/nDPI/tests/pcap/*.pcap
+        vendor/nDPI-4.2/tests/pcap/*
 
 The last is the throughput benchmark's workload (issue 15): nDPI's Ethernet captures merged and
 written 8 times, copy k on its own VLAN (k + 1), which gives 8 times the flows with real payloads;
 about 1.7 million frames, 1.2 GB.
 
-Files of another link type, pcapng files and files that are not captures are skipped (and
-named on stderr). Records are copied unchanged except their timestamps: each file is shifted
+Frames of another link type (a pcapng file's other interfaces) and files that are not captures
+are skipped (files named on stderr). Records are copied unchanged except their timestamps: each file is shifted
 to start one second after the latest timestamp written so far, so time only moves forward
 between files (within a file, the original order is kept). A file that ends in a truncated
 record contributes the records before it. The output is little-endian, microsecond
@@ -52,15 +52,58 @@ def records(data, endian, ns_per_unit):
         at += 16 + caplen
 
 
+def pcapng_records(data, linktype):
+    """(timestamp in ns, caplen, wire len, frame bytes) of each packet block of a pcapng file
+    on an interface of the link type: enhanced packet blocks, and simple ones (which carry no
+    time: they take the previous record's)."""
+    at, endian, interfaces, last_ts = 0, "<", [], 0
+    while at + 12 <= len(data):
+        kind = struct.unpack_from(endian + "I", data, at)[0]
+        if kind == 0x0A0D0D0A:  # section header: byte order, then a new list of interfaces
+            endian = "<" if data[at + 8:at + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            interfaces = []
+        length = struct.unpack_from(endian + "I", data, at + 4)[0]
+        if length < 12 or at + length > len(data):
+            return
+        body = data[at + 8:at + length - 4]
+        if kind == 1 and len(body) >= 8:  # interface description: link type, options
+            resolution = 1000  # ns per unit: microseconds unless if_tsresol says otherwise
+            opt = 8
+            while opt + 4 <= len(body):
+                code, size = struct.unpack_from(endian + "HH", body, opt)
+                if code == 0:
+                    break
+                if code == 9 and size >= 1:
+                    exp = body[opt + 4]
+                    unit = 2 ** -(exp & 0x7F) if exp & 0x80 else 10 ** -exp
+                    resolution = unit * 1_000_000_000
+                opt += 4 + (size + 3) // 4 * 4
+            interfaces.append((struct.unpack_from(endian + "H", body, 0)[0], resolution))
+        elif kind == 6 and len(body) >= 20:  # enhanced packet
+            iface, high, low, caplen, wire = struct.unpack_from(endian + "IIIII", body, 0)
+            if iface < len(interfaces) and interfaces[iface][0] == linktype:
+                caplen = min(caplen, len(body) - 20, MAX_CAPLEN)
+                last_ts = int(((high << 32) | low) * interfaces[iface][1])
+                yield last_ts, caplen, wire, body[20:20 + caplen]
+        elif kind == 3 and len(body) >= 4 and interfaces and interfaces[0][0] == linktype:
+            wire = struct.unpack_from(endian + "I", body, 0)[0]
+            caplen = min(wire, len(body) - 4, MAX_CAPLEN)
+            yield last_ts, caplen, wire, body[4:4 + caplen]
+        at += length
+
+
 def inputs(paths, linktype, quiet):
-    """(data, byte order, ns per unit) of each classic pcap file of the link type."""
+    """The records of each pcap or pcapng file, of the link type's frames."""
     for path in paths:
         with open(path, "rb") as f:
             data = f.read()
+        if data[:4] == b"\x0a\x0d\x0d\x0a":
+            yield pcapng_records(data, linktype)
+            continue
         kind = MAGICS.get(data[:4])
         if kind is None or len(data) < 24:
             if not quiet:
-                print(f"skipped (not a classic pcap): {path}", file=sys.stderr)
+                print(f"skipped (not a capture): {path}", file=sys.stderr)
             continue
         endian, ns_per_unit = kind
         found = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
@@ -68,7 +111,7 @@ def inputs(paths, linktype, quiet):
             if not quiet:
                 print(f"skipped (link type {found}): {path}", file=sys.stderr)
             continue
-        yield data, endian, ns_per_unit
+        yield records(data, endian, ns_per_unit)
 
 
 def vlan_tagged(frame, wire, vlan_id):
@@ -97,11 +140,11 @@ def main():
     with open(args.out, "wb") as out:
         out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, MAX_CAPLEN, args.linktype))
         for copy in range(args.copies):
-            for data, endian, ns_per_unit in inputs(args.inputs, args.linktype, copy > 0):
+            for file_records in inputs(args.inputs, args.linktype, copy > 0):
                 latest = next_start
                 # The time since the file's first record, with long pauses shortened.
                 prev = since_first = None
-                for ts, caplen, wire, frame in records(data, endian, ns_per_unit):
+                for ts, caplen, wire, frame in file_records:
                     if prev is None:
                         since_first = 0
                     elif max_gap is None:

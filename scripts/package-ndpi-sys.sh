@@ -1,42 +1,47 @@
 #!/usr/bin/env bash
-# Packages ndpi-sys with the nDPI source its build reads, so that the .crate builds offline on
-# its own, with no repository around it.
+# Packages ndpi-sys with the nDPI sources its build reads, so that the .crate builds offline on
+# its own, with no repository around it, for every release it knows (4.10 by default, 4.2 with
+# NDPI_VERSION=4.2).
 #
-# The repository holds no nDPI file: vendor/fetch.sh fetches the pinned tarball and verifies its
-# sha256, then this script copies the part the build reads into ndpi-sys/nDPI (git-ignored),
-# runs `cargo package -p ndpi-sys`, and removes the copy again. The copy is: nDPI's COPYING,
-# configure.ac (the build checks the version there), the public headers and templates of
-# src/include, and the C sources and headers of src/lib (without src/lib/protocols/attic, which
-# nDPI does not build). No tests, pcaps, docs or build-system files.
+# The repository holds no nDPI file: vendor/fetch.sh fetches each pinned source and verifies its
+# content, then this script copies the part the build reads into ndpi-sys/nDPI-VERSION
+# (git-ignored), runs `cargo package -p ndpi-sys`, and removes the copies again. A copy is:
+# nDPI's COPYING, configure.ac (the build checks the version there), the public headers and
+# templates of src/include, and the C sources and headers of src/lib (without
+# src/lib/protocols/attic, which nDPI does not build). No tests, pcaps, docs or build-system
+# files.
 #
 # Arguments go to `cargo package` (e.g. --no-verify: scripts/test.sh builds and tests the
 # unpacked crate itself; `-p ndpi -p flowlua` packs those in the same run). Cargo's own
-# verification builds the unpacked crate under target/package/, where neither ../vendor/nDPI nor
-# ../vendor/fetch.sh exists, so it really builds from the packaged copy.
+# verification builds the unpacked crate under target/package/, where neither ../vendor/nDPI-*
+# nor ../vendor/fetch.sh exists, so it really builds from the packaged copy.
 # Prints the path of the ndpi-sys .crate on stdout; everything else goes to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-vendor/fetch.sh
-copy=ndpi-sys/nDPI
-trap 'rm -rf "$copy"' EXIT
-rm -rf "$copy"
-mkdir -p "$copy"
+releases=(4.10 4.2)
+trap 'for r in "${releases[@]}"; do rm -rf "ndpi-sys/nDPI-$r"; done' EXIT
 
-# The file list, relative to vendor/nDPI.
+# The file list, relative to a source's root.
 files() {
-  printf '%s\n' COPYING configure.ac .verified-sha256
+  printf '%s\n' COPYING configure.ac .verified-content-sha256
   find src/include -maxdepth 1 -type f \( -name '*.h' -o -name '*.h.in' \)
   find src/lib -path src/lib/protocols/attic -prune -o \
     -type f \( -name '*.c' -o -name '*.h' -o -name '*.inc' -o -name '*.cc' \) -print
 }
-(cd vendor/nDPI && files | sort | tar -cf - --no-recursion -T -) | tar -xf - -C "$copy"
-pin() { sed -n "s/^$1=//p" vendor/ndpi.pin; }
-{
-  echo "The part of nDPI $(pin version) that ndpi-sys's build reads, copied by"
-  echo "scripts/package-ndpi-sys.sh from $(pin tarball) (sha256 $(pin sha256),"
-  echo "verified by vendor/fetch.sh). nDPI is licensed under the LGPL-3.0: see COPYING."
-} >"$copy/README.ndpi-sys"
+for release in "${releases[@]}"; do
+  vendor/fetch.sh "$release"
+  copy=ndpi-sys/nDPI-$release
+  rm -rf "$copy"
+  mkdir -p "$copy"
+  (cd "vendor/nDPI-$release" && files | sort | tar -cf - --no-recursion -T -) | tar -xf - -C "$copy"
+  {
+    echo "The part of nDPI $release that ndpi-sys's build reads, copied by"
+    echo "scripts/package-ndpi-sys.sh from the source vendor/fetch.sh verified (content sha256"
+    echo "$(cat "$copy/.verified-content-sha256"), vendor/ndpi-$release.pin)."
+    echo "nDPI is licensed under the LGPL-3.0: see COPYING."
+  } >"$copy/README.ndpi-sys"
+done
 
 # Nothing from the caller's environment may point the verification build elsewhere.
 env -u NDPI_SOURCE_DIR -u NDPI_NO_VENDOR -u NDPI_TARBALL \

@@ -23,7 +23,8 @@ trap cleanup EXIT
 
 cargo build --release -q -p classify
 classify=target/release/classify
-python3 scripts/merge-pcaps.py "$work/merged.pcap" vendor/nDPI/tests/pcap/* 2>/dev/null
+vendor/fetch.sh 4.2 # the traffic: nDPI 4.2's captures, whatever the release
+python3 scripts/merge-pcaps.py --max-gap 86400 "$work/merged.pcap" vendor/nDPI-4.2/tests/pcap/* 2>/dev/null
 python3 scripts/loopback-rewrite.py "$work/merged.pcap" "$work/replay.pcap"
 sent=$("$classify" -r "$work/replay.pcap" --quiet --json "$work/file.jsonl" | awk '{gsub(",","",$2); print $2}')
 

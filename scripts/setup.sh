@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything a fresh Debian 12 machine with Rust needs before building: Debian packages and the
-# pinned nDPI source. Idempotent: installed packages and a verified source are left alone.
+# pinned nDPI sources (4.10, the default build, and 4.2, built on request and whose captures the
+# behaviour tests replay). Idempotent: installed packages and verified sources are left alone.
 # Run as root (or with sudo available). Extra Debian packages may be named as arguments (the
 # fuzzing and sanitizer scripts add clang).
 set -euo pipefail
@@ -9,9 +10,11 @@ cd "$(dirname "$0")/.."
 packages=(
   pkg-config libclang-dev   # bindgen
   libgcrypt20-dev           # nDPI's QUIC decryption (SNI/ALPN)
+  libpcre2-dev              # nDPI 4.10's RCE-injection check of URLs
+  libmaxminddb-dev          # nDPI 4.10's GeoIP lookups
   libpcap-dev               # capture
   libndpi-dev               # system-mode build test (Debian's libndpi 4.2)
-  libndpi-bin               # ndpiReader, the reference the benches compare against
+  libndpi-bin               # ndpiReader 4.2, the reference for 4.2 (4.10's is built from source)
   valgrind                  # leak checks
   python3                   # scripts/merge-pcaps.py; the loopback HTTP(S) server
   # The live-capture test of the classify example: real servers and clients on 127.0.0.1
@@ -34,4 +37,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-vendor/fetch.sh
+# NDPI_MIRROR_DIR (set by .ci/run where ../shared/ndpi exists) lets a machine without
+# internet find 4.10's release tarball; 4.2 comes from Debian's source archive.
+vendor/fetch.sh 4.10
+vendor/fetch.sh 4.2

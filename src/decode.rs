@@ -544,7 +544,8 @@ impl<'a> Decoder<'a> {
             let header = usize::from((self.byte(payload + 1)? & 0xF8) >> 1);
             // nDPI 4.10's reader looks inside 802.11 data frames only.
             if crate::compat::CAPWAP_DATA_FRAMES_ONLY
-                && (self.frame.len() <= payload + header + 32 || self.byte(payload + header + 1)? != 0x08)
+                && (self.frame.len() <= payload + header + 32
+                    || self.byte(payload + header + 1)? != 0x08)
             {
                 return Ok(None);
             }
@@ -586,7 +587,10 @@ impl<'a> Decoder<'a> {
         let has = |bit: u16| flags & bit != 0;
         let optional_words = match flags & 0x0007 {
             // checksum(+offset), key, sequence: 4 bytes each when present.
-            0 => [CHECKSUM, KEY, SEQUENCE].into_iter().filter(|b| has(*b)).count(),
+            0 => [CHECKSUM, KEY, SEQUENCE]
+                .into_iter()
+                .filter(|b| has(*b))
+                .count(),
             // Enhanced GRE: PPP with a key (payload length, call ID), no checksum or routing.
             1 if !has(CHECKSUM | ROUTING | STRICT) && has(KEY) && protocol == PPP => {
                 [KEY, SEQUENCE, ACK].into_iter().filter(|b| has(*b)).count()

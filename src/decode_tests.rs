@@ -271,7 +271,7 @@ fn tunnels_are_opened_only_when_asked() {
         &cat(&[&[1, 0, 0, 1, 1], &ethernet(ETH_P_IP, &inner)]),
     );
     let mut capwap_hdr = vec![0x00, 0x10, 0, 0, 0, 0, 0, 0]; // 8-byte CAPWAP header
-    // 802.11 data; nDPI 4.10's reader also wants 0x08 in the frame control's second byte.
+                                                             // 802.11 data; nDPI 4.10's reader also wants 0x08 in the frame control's second byte.
     let mut wifi = vec![0x08, 0x08];
     wifi.resize(24, 0);
     capwap_hdr.extend_from_slice(&wifi);

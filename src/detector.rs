@@ -375,17 +375,21 @@ impl DetectorBuilder {
             apply(&detector, setting)?;
         }
 
+        let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
         // SAFETY: the module is initialized; finalizing it once is required before use.
-        unsafe { sys::ndpi_finalize_initialization(detector.as_ptr()) };
+        // 4.10's finalize fails only when an allocation (an automaton, a list) fails.
+        unsafe { compat::finalize(detector.as_ptr()) }
+            .map_err(|_| Error::OutOfMemory("a detection module's automata"))?;
         Ok(detector)
     }
 }
 
-/// nDPI initializes libgcrypt inside `ndpi_init_detection_module` until it is initialized, and
-/// libgcrypt's first initialization is not thread-safe: two threads doing it at once abort the
-/// process (`_gcry_initialize_fips_mode`). So modules start one at a time, and nDPI's other
-/// lazily made process-wide state is made then too (`compat::init_process_statics`); the rest
-/// of `build` runs in parallel.
+/// nDPI initializes libgcrypt while it makes a module (4.2: in `ndpi_init_detection_module`;
+/// 4.10: in `ndpi_finalize_initialization`), and libgcrypt's first initialization is not
+/// thread-safe: two threads doing it at once abort the process (`_gcry_initialize_fips_mode`).
+/// So modules start and finish one at a time, and nDPI's other lazily made process-wide state
+/// is made then too (`compat::init_process_statics`); loading files and settings runs in
+/// parallel.
 static INIT: Mutex<()> = Mutex::new(());
 
 type Loader = unsafe extern "C" fn(*mut sys::ndpi_detection_module_struct, *const c_char) -> i32;

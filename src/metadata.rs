@@ -129,7 +129,9 @@ impl<'f> Http<'f> {
     /// in [`TlsQuic::user_agent`]; 4.2 has none.
     fn user_agent_only(flow: &'f Flow<'_>) -> Option<Self> {
         let protocol = flow.protocol();
-        let tls = crate::compat::TLS_QUIC_PROTOCOLS.iter().any(|id| protocol.is(*id));
+        let tls = crate::compat::TLS_QUIC_PROTOCOLS
+            .iter()
+            .any(|id| protocol.is(*id));
         if !crate::compat::USER_AGENT_OF_ANY_PROTOCOL || tls {
             return None;
         }

@@ -213,7 +213,10 @@ impl L4Proto {
     /// "ICMPV6", "IGMP", "VRRP"; 4.10 also "ESP", "AH", "GRE", "SCTP", "OSPF", ...); other
     /// numbers as digits.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
-        match crate::compat::L4_NAMES.iter().find(|(number, _)| *number == self.0) {
+        match crate::compat::L4_NAMES
+            .iter()
+            .find(|(number, _)| *number == self.0)
+        {
             Some((_, name)) => (*name).into(),
             None => self.0.to_string().into(),
         }

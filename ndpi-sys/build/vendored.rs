@@ -170,7 +170,8 @@ fn check_source(release: &Release, dir: PathBuf, origin: &str) -> Result<PathBuf
     })?;
     // 4.2 writes `AC_INIT([libndpi], [4.2.0])`, 4.10 `AC_INIT([libndpi],[4.10.0])`.
     let init = text.lines().find(|line| line.starts_with("AC_INIT("));
-    let says = init.is_some_and(|line| line.replace(' ', "") == format!("AC_INIT([libndpi],[{full}])"));
+    let says =
+        init.is_some_and(|line| line.replace(' ', "") == format!("AC_INIT([libndpi],[{full}])"));
     if !says {
         return Err(format!(
             "{} ({origin}) is not nDPI {full} (its configure.ac says {}).\n\n\

@@ -95,7 +95,10 @@ fn a_version_without_a_pin_is_refused() {
     let dest = dir.join("nDPI");
     let out = fetch("4.8", &kept("4.10"), &dest);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && stderr.contains("no pin for nDPI '4.8'"), "{stderr}");
+    assert!(
+        !out.status.success() && stderr.contains("no pin for nDPI '4.8'"),
+        "{stderr}"
+    );
     assert!(!dest.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -111,7 +114,11 @@ fn the_same_content_in_another_tarball_is_accepted_and_a_second_run_is_quiet() {
     });
     let dest = dir.join("nDPI");
     let first = fetch("4.10", &tarball, &dest);
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(dest.join("src/include/ndpi_define.h.in").exists());
     assert!(dest.join("tests/cfgs/default/pcap").is_dir());
 

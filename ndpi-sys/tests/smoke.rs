@@ -14,9 +14,14 @@ const RELEASE: (u32, u32) = (282, 8668);
 const RELEASE: (u32, u32) = (422, 33614);
 
 /// A new detection module: 4.10 takes a global context (none here), 4.2 preferences.
+///
+/// # Safety
+/// The caller frees the module with `ndpi_exit_detection_module`.
 unsafe fn init() -> *mut sys::ndpi_detection_module_struct {
+    // SAFETY: a plain constructor; NULL (no global context) is allowed.
     #[cfg(ndpi410)]
     let module = unsafe { sys::ndpi_init_detection_module(std::ptr::null_mut()) };
+    // SAFETY: a plain constructor with nDPI's default preferences.
     #[cfg(not(ndpi410))]
     let module = unsafe { sys::ndpi_init_detection_module(0) };
     module

@@ -39,6 +39,27 @@ pub fn source() -> PathBuf {
     dir
 }
 
+/// Real traffic for tests of behaviour rather than classification (Lua checks, threads,
+/// exports): nDPI 4.2's test captures, whatever release is linked. They hold larger flows than
+/// 4.10's suite, whose captures were trimmed (none of its flows reaches 1 MB). `vendor/fetch.sh
+/// 4.2` puts them there (`scripts/setup.sh` fetches both releases).
+pub fn traffic_dir() -> PathBuf {
+    let dir = root().join("vendor/nDPI-4.2/tests/pcap");
+    assert!(dir.is_dir(), "{}: run vendor/fetch.sh 4.2", dir.display());
+    dir
+}
+
+/// One capture of [`traffic_dir`].
+pub fn traffic(name: &str) -> PathBuf {
+    let path = traffic_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not in nDPI 4.2's captures",
+        path.display()
+    );
+    path
+}
+
 /// The directory of nDPI's test captures whose expected results use the default options.
 pub fn pcap_dir() -> PathBuf {
     source().join(match release() {
@@ -55,7 +76,12 @@ pub fn result_dir() -> PathBuf {
 /// One of nDPI's test captures.
 pub fn pcap(name: &str) -> PathBuf {
     let path = pcap_dir().join(name);
-    assert!(path.is_file(), "{} is not in nDPI {}'s test suite", path.display(), release());
+    assert!(
+        path.is_file(),
+        "{} is not in nDPI {}'s test suite",
+        path.display(),
+        release()
+    );
     path
 }
 
@@ -115,9 +141,11 @@ pub fn reference_builder() -> DetectorBuilder {
         .sha1_fingerprints_file(sha1)
         .reader_settings();
     if release() != "4.2" {
-        builder = builder
-            .categories_dir(source().join("lists"))
-            .set(None, "filename.config", &source().join("example/config.txt").display().to_string());
+        builder = builder.categories_dir(source().join("lists")).set(
+            None,
+            "filename.config",
+            &source().join("example/config.txt").display().to_string(),
+        );
     }
     builder
 }

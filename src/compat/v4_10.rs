@@ -44,7 +44,9 @@ impl Drop for GlobalContext {
 /// # Safety
 /// `global`, when given, outlives the module; the caller owns the module (NULL when out of
 /// memory).
-pub(crate) unsafe fn init_module(global: Option<&GlobalContext>) -> *mut sys::ndpi_detection_module_struct {
+pub(crate) unsafe fn init_module(
+    global: Option<&GlobalContext>,
+) -> *mut sys::ndpi_detection_module_struct {
     let global = global.map_or(ptr::null_mut(), GlobalContext::as_ptr);
     // SAFETY: see the function's contract.
     unsafe { sys::ndpi_init_detection_module(global) }
@@ -235,7 +237,9 @@ pub(crate) unsafe fn dns_is_query(flow: &sys::ndpi_flow_struct) -> bool {
 }
 
 /// The text nDPI recorded about its risks, in the order it found them.
-pub(crate) fn risk_infos(flow: &sys::ndpi_flow_struct) -> impl Iterator<Item = (Risk, *const c_char)> + '_ {
+pub(crate) fn risk_infos(
+    flow: &sys::ndpi_flow_struct,
+) -> impl Iterator<Item = (Risk, *const c_char)> + '_ {
     let count = usize::from(flow.num_risk_infos).min(flow.risk_infos.len());
     flow.risk_infos[..count]
         .iter()
@@ -262,8 +266,12 @@ pub(crate) fn cipher_name(cipher: u16) -> Option<String> {
     // SAFETY: nDPI returns a literal, or writes the unknown value's text (at most 8 bytes,
     // NUL included) into `unknown` and returns it; both outlive the copy below.
     let name = unsafe { sys::ndpi_cipher2str(cipher.into(), unknown.as_mut_ptr()) };
-    // SAFETY: as above.
-    (!name.is_null()).then(|| unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned())
+    (!name.is_null()).then(|| {
+        // SAFETY: as above.
+        unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned()
+    })
 }
 
 /// `ndpi_get_proto_breed_name` (4.10 needs no module for it).
@@ -323,4 +331,17 @@ pub(crate) fn init_process_statics() {
         // SAFETY: a NUL-terminated URL; nDPI reads it and works on its own copy of the query.
         unsafe { sys::ndpi_validate_url(url.as_mut_ptr().cast()) };
     });
+}
+
+/// `ndpi_finalize_initialization`; `Err` with nDPI's code when it fails. 4.10 initializes
+/// libgcrypt here (4.2 did in `ndpi_init_detection_module`).
+///
+/// # Safety
+/// The module is initialized and not finalized.
+pub(crate) unsafe fn finalize(module: *mut sys::ndpi_detection_module_struct) -> Result<(), i32> {
+    // SAFETY: see the function's contract.
+    match unsafe { sys::ndpi_finalize_initialization(module) } {
+        0 => Ok(()),
+        code => Err(code),
+    }
 }

@@ -27,7 +27,9 @@ impl GlobalContext {
 ///
 /// # Safety
 /// Plain constructor; the caller owns the module (NULL when out of memory).
-pub(crate) unsafe fn init_module(_global: Option<&GlobalContext>) -> *mut sys::ndpi_detection_module_struct {
+pub(crate) unsafe fn init_module(
+    _global: Option<&GlobalContext>,
+) -> *mut sys::ndpi_detection_module_struct {
     // SAFETY: see the function's contract.
     unsafe { sys::ndpi_init_detection_module(sys::ndpi_no_prefs) }
 }
@@ -184,7 +186,9 @@ pub(crate) unsafe fn dns_is_query(flow: &sys::ndpi_flow_struct) -> bool {
 }
 
 /// 4.2 records no text about its risks.
-pub(crate) fn risk_infos(_flow: &sys::ndpi_flow_struct) -> impl Iterator<Item = (Risk, *const c_char)> + '_ {
+pub(crate) fn risk_infos(
+    _flow: &sys::ndpi_flow_struct,
+) -> impl Iterator<Item = (Risk, *const c_char)> + '_ {
     std::iter::empty()
 }
 
@@ -206,9 +210,7 @@ pub(crate) unsafe fn protocol2id(
 pub(crate) fn cipher_name(cipher: u16) -> Option<String> {
     // SAFETY: ndpi_cipher2str returns a literal, or for unknown values a static buffer that
     // `shared_buffer_string` serializes access to.
-    unsafe {
-        crate::protocol::shared_buffer_string(|| sys::ndpi_cipher2str(cipher.into()))
-    }
+    unsafe { crate::protocol::shared_buffer_string(|| sys::ndpi_cipher2str(cipher.into())) }
 }
 
 /// `ndpi_get_proto_breed_name`.
@@ -241,3 +243,13 @@ pub(crate) const LRU_CACHES: &[&str] = &[];
 
 /// Nothing in 4.2 initializes itself lazily on the packet path.
 pub(crate) fn init_process_statics() {}
+
+/// `ndpi_finalize_initialization` (4.2's cannot fail).
+///
+/// # Safety
+/// The module is initialized and not finalized.
+pub(crate) unsafe fn finalize(module: *mut sys::ndpi_detection_module_struct) -> Result<(), i32> {
+    // SAFETY: see the function's contract.
+    unsafe { sys::ndpi_finalize_initialization(module) };
+    Ok(())
+}

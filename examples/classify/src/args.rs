@@ -24,9 +24,11 @@ Live captures end flows on the clock: a quiet link still moves time on, so an id
 status line and the summary, with a warning the first time; a larger --buffer-size helps.
 
 --threads N shards flows over N workers by a symmetric hash of their VLAN and addresses: flows \
-between two hosts share a worker, and with it nDPI's caches. The flow records are the same as with \
-one thread, except when the flow table is full (--max-flows applies per worker) or when nDPI's \
-caches link flows of different host pairs (seen with STUN in merged captures). Live on Linux, each \
+between two hosts share a worker. The workers share nDPI's caches (nDPI 4.10's global context). \
+The flow records are the same as with one thread, except when the flow table is full \
+(--max-flows applies per worker) or for a few flows nDPI classifies from caches that link \
+flows of different host pairs (Ookla, STUN): whether a worker finds another's entry depends on \
+their timing. Live on Linux, each \
 worker reads its own capture of the interface, joined in one AF_PACKET fanout group whose BPF \
 program hashes the same way; elsewhere one thread reads for all.
 
@@ -63,7 +65,11 @@ fn parse_setting(text: &str) -> Result<Setting, String> {
 /// "classify 0.2.0 (nDPI 4.10.0)".
 pub fn parse() -> Result<Args, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
-    let version = format!("{} (nDPI {})", env!("CARGO_PKG_VERSION"), Detector::revision());
+    let version = format!(
+        "{} (nDPI {})",
+        env!("CARGO_PKG_VERSION"),
+        Detector::revision()
+    );
     // clap keeps a &'static str; this runs once per process.
     let version: &'static str = Box::leak(version.into_boxed_str());
     let matches = Args::command().version(version).try_get_matches()?;

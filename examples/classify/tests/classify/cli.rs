@@ -215,7 +215,8 @@ fn classification_options_reach_the_library() {
     // Inside: ESP, which nDPI 4.2 names "IPsec" and 4.10 "IPSec".
     let inside = protocols(true);
     assert!(
-        inside.iter().any(|n| n.eq_ignore_ascii_case("IPsec")) && !inside.contains(&"GTP.GTP_U".into()),
+        inside.iter().any(|n| n.eq_ignore_ascii_case("IPsec"))
+            && !inside.contains(&"GTP.GTP_U".into()),
         "{inside:?}"
     );
 }

@@ -17,9 +17,10 @@ pub fn ndpi_pcap(name: &str) -> PathBuf {
     ndpi_testdata::pcap(name)
 }
 
-/// nDPI's test captures (of the linked release) merged into one Ethernet capture by
-/// scripts/merge-pcaps.py (flows of different captures meet in one flow table and in nDPI's
-/// caches). Made once, next to the test binaries, and shared with scripts/bench-classify.sh.
+/// nDPI 4.2's test captures (`ndpi_testdata::traffic_dir`, whatever release is linked: 4.10's
+/// are trimmed) merged into one Ethernet capture by scripts/merge-pcaps.py (flows of different
+/// captures meet in one flow table and in nDPI's caches). Made once, next to the test
+/// binaries, and shared with scripts/bench-classify.sh.
 pub fn merged_captures() -> &'static Path {
     static MERGED: OnceLock<PathBuf> = OnceLock::new();
     MERGED.get_or_init(|| {
@@ -28,15 +29,20 @@ pub fn merged_captures() -> &'static Path {
             .ancestors()
             .nth(3)
             .expect("<target>/<profile>/deps/<test>");
-        let merged = target_dir.join(format!("merged-ethernet-{}.pcap", ndpi_testdata::release()));
+        let merged = target_dir.join("merged-ethernet.pcap");
         if merged.is_file() {
             return merged;
         }
-        let inputs = ndpi_testdata::pcaps();
+        let mut inputs: Vec<_> = std::fs::read_dir(ndpi_testdata::traffic_dir())
+            .expect("the captures are there")
+            .map(|e| e.unwrap().path())
+            .collect();
+        inputs.sort();
         // Written aside and renamed, so that a concurrent test never reads half a file.
         let partial = merged.with_extension(format!("pcap.{}", std::process::id()));
         let status = Command::new("python3")
             .arg(root().join("scripts/merge-pcaps.py"))
+            .args(["--max-gap", "86400"])
             .arg(&partial)
             .args(&inputs)
             .stderr(std::process::Stdio::null())
