@@ -17,10 +17,6 @@ impl GlobalContext {
     pub(crate) fn new() -> Option<GlobalContext> {
         Some(GlobalContext)
     }
-
-    pub(crate) fn as_ptr(&self) -> *mut std::ffi::c_void {
-        ptr::null_mut()
-    }
 }
 
 /// A new module, with nDPI's default preferences.

@@ -100,3 +100,51 @@ pub fn of_type<'a>(lines: &'a [Value], kind: &str) -> Vec<&'a Value> {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// The flows of two runs that differ only in their classification: the same tuple and
+/// counters, another protocol. `--threads N` gives a few such flows, those nDPI classifies from
+/// caches that link flows of different host pairs, which N workers shard apart (see
+/// threads.rs). Returns their tuples, or `None` when anything else differs.
+pub fn only_classification_differs(one: &[Value], other: &[Value]) -> Option<Vec<String>> {
+    let key = |flow: &Value| {
+        let counters = [
+            "cli2srv_packets",
+            "srv2cli_packets",
+            "cli2srv_bytes",
+            "srv2cli_bytes",
+        ];
+        let counters = counters.map(|k| flow[k].to_string()).join(" ");
+        format!("{} {counters}", tuple(flow))
+    };
+    let flows = |lines: &[Value]| -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut flows = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for flow in lines.iter().filter(|l| l["type"] == "flow") {
+            flows.entry(key(flow)).or_default().push(flow.to_string());
+        }
+        flows
+    };
+    let (a, b) = (flows(one), flows(other));
+    if a.len() != b.len() || a.keys().ne(b.keys()) {
+        return None;
+    }
+    Some(
+        a.iter()
+            .filter(|(k, lines)| {
+                let (mut x, mut y) = ((*lines).clone(), b[*k].clone());
+                x.sort();
+                y.sort();
+                x != y
+            })
+            .map(|(k, _)| k.clone())
+            .collect(),
+    )
+}
+
+/// A flow's (or an alert's) L4 protocol, endpoints and VLAN, as text.
+pub fn tuple(line: &Value) -> String {
+    [
+        "l4_proto", "cli_ip", "cli_port", "srv_ip", "srv_port", "vlan_id",
+    ]
+    .map(|k| line[k].to_string())
+    .join(" ")
+}
