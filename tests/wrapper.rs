@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::{classify, pcap, reference_detector};
 use ndpi::{
-    decode, Capture, DecodeOptions, Detector, Error, Flow, Next, ProtocolId, TrackerConfig,
+    decode, Capture, DecodeOptions, Detector, Error, Flow, Next, ProtocolId, Risk, TrackerConfig,
 };
 
 /// Feeds every decodable packet of a single-flow capture to one `Flow`, as a caller without
@@ -65,8 +65,89 @@ fn tls_flow_reads_sni_certificate_and_fingerprints() {
     assert_eq!(tls.cert_sha1.unwrap()[..3], [0xE9, 0x34, 0xDF]);
     assert!(tls.server_names.unwrap().to_string().contains("*.abuse.ch"));
     assert!(tls.not_before.unwrap() < tls.not_after.unwrap());
+    // What 4.10 adds, with the values of its expected results for this capture; 4.2: none.
+    if Detector::release() == "4.2" {
+        assert_eq!((tls.ja4_client, tls.negotiated_alpn), (None, None));
+    } else {
+        assert_eq!(
+            tls.ja4_client.unwrap(),
+            "t12d6707ht_2955a3196ffa_c83f907a73d3"
+        );
+        assert_eq!(tls.negotiated_alpn.unwrap(), "http/1.1");
+    }
     assert_eq!(flow.dns(), None);
     assert_eq!(flow.ssh(), None);
+}
+
+#[test]
+fn risks_have_names_scores_and_texts() {
+    let all: Vec<Risk> = Risk::all().collect();
+    let expected = if Detector::release() == "4.2" { 41 } else { 55 };
+    assert_eq!(all.len(), expected);
+    for risk in &all {
+        assert!(!risk.name().is_empty(), "{risk:?}");
+        assert!(risk.score() > 0, "{risk:?} {}", risk.name());
+    }
+    // An SSH session with obsolete ciphers: 4.10 says which ("Found cipher arcfour128"), 4.2
+    // does not.
+    let detector = Detector::new().unwrap();
+    let (records, _) = classify(
+        &detector,
+        &pcap("ssh.pcap"),
+        TrackerConfig::ndpi_reader_offline(),
+    );
+    let with_risks: Vec<_> = records.iter().filter(|r| !r.risks.is_empty()).collect();
+    assert!(!with_risks.is_empty());
+    for record in with_risks {
+        assert_eq!(record.risk_score, record.risks.score());
+        assert_eq!(
+            record.risk_info.is_some(),
+            Detector::release() != "4.2",
+            "{record:?}"
+        );
+    }
+}
+
+#[test]
+fn settings_and_lists_are_4_10s_and_refused_clearly_by_4_2() {
+    if Detector::release() == "4.2" {
+        let error = Detector::builder()
+            .set(Some("tls"), "metadata.ja4c_fingerprint", "0")
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("tls.metadata.ja4c_fingerprint=0"), "{error}");
+        assert!(error.contains("no configuration API"), "{error}");
+        let dir = ndpi_testdata::source().join("example");
+        let error = Detector::builder()
+            .categories_dir(&dir)
+            .build()
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("cannot load a directory"),
+            "{error}"
+        );
+    } else {
+        Detector::builder()
+            .set(Some("tls"), "metadata.ja4c_fingerprint", "0")
+            .categories_dir(ndpi_testdata::source().join("lists"))
+            .build()
+            .expect("4.10 knows the setting and loads its lists");
+        let error = Detector::builder()
+            .set(None, "no.such.setting", "1")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Config { param, .. } if param == "no.such.setting"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("no such setting"), "{error}");
+        let missing = Detector::builder()
+            .categories_dir("/no/such/dir")
+            .build()
+            .unwrap_err();
+        assert!(missing.to_string().contains("/no/such/dir"), "{missing}");
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! Builds the seed corpora from nDPI's test captures (`vendor/nDPI/tests/pcap`, fetched by
+//! Builds the seed corpora from nDPI 4.2's test captures (`vendor/nDPI-4.2/tests/pcap`, fetched by
 //! `vendor/fetch.sh`) and the project's own `tests/data/loopback.pcap`:
 //!
 //! - `decode`: the first frames of every capture under its own link type, and one IP packet of
@@ -135,7 +135,7 @@ fn main() {
             .unwrap_or_else(|| "corpus".to_owned()),
     );
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let pcap_dir = repo.join("vendor/nDPI/tests/pcap");
+    let pcap_dir = repo.join("vendor/nDPI-4.2/tests/pcap");
     let mut captures: Vec<PathBuf> = fs::read_dir(&pcap_dir)
         .unwrap_or_else(|e| panic!("{}: {e} (run vendor/fetch.sh)", pcap_dir.display()))
         .filter_map(|entry| Some(entry.ok()?.path()))

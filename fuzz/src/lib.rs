@@ -19,7 +19,8 @@ pub fn detector() -> &'static Detector {
 }
 
 fn build_detector() -> Detector {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/nDPI/example");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../vendor/nDPI-{}/example", ndpi::Detector::release()));
     if !example.is_dir() {
         return Detector::new().expect("nDPI initializes");
     }

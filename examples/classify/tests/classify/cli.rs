@@ -222,6 +222,50 @@ fn classification_options_reach_the_library() {
 }
 
 #[test]
+fn version_names_the_ndpi_release() {
+    let output = classify(["--version"]);
+    assert!(output.status.success());
+    let line = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "classify {} (nDPI {})",
+        env!("CARGO_PKG_VERSION"),
+        ndpi::Detector::revision()
+    );
+    assert_eq!(line.trim(), expected);
+}
+
+#[test]
+fn ndpi_settings_and_lists_reach_the_library() {
+    let bad = fails(&["-r", LOOPBACK, "--cfg", "no.such.setting,1"], 1);
+    assert!(bad.contains("no.such.setting=1"), "{bad}");
+    let malformed = fails(&["-r", LOOPBACK, "--cfg", "a,b,c,d"], 2);
+    assert!(malformed.contains("[PROTO,]PARAM,VALUE"), "{malformed}");
+    if ndpi::Detector::release() == "4.2" {
+        return;
+    }
+    // With JA4 turned off the TLS flow keeps its JA3 and loses its JA4.
+    let ja4 = |extra: &[&str]| {
+        let mut args = vec!["-r", LOOPBACK, "--json", "-"];
+        args.extend(extra);
+        let flows = json_lines(&classify(args).stdout);
+        let tls: Vec<_> = flows
+            .iter()
+            .filter_map(|f| f.get("tls_quic"))
+            .filter(|t| t["ja3_client"].is_string())
+            .map(|t| t["ja4_client"].clone())
+            .collect();
+        assert!(!tls.is_empty(), "{flows:#?}");
+        tls
+    };
+    assert!(ja4(&[]).iter().all(|j| j.is_string()));
+    let off = ["--cfg", "tls,metadata.ja4c_fingerprint,0"];
+    assert!(ja4(&off).iter().all(|j| j.is_null()));
+    let lists = ndpi_testdata::source().join("lists");
+    let with_lists = classify(["-r", LOOPBACK, "--lists", lists.to_str().unwrap(), "--quiet"]);
+    assert!(with_lists.status.success(), "{}", stderr(&with_lists));
+}
+
+#[test]
 fn help_shows_the_live_snaplen_default() {
     let output = classify(["--help"]);
     assert!(output.status.success(), "{}", stderr(&output));
