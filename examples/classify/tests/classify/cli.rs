@@ -261,7 +261,13 @@ fn ndpi_settings_and_lists_reach_the_library() {
     let off = ["--cfg", "tls,metadata.ja4c_fingerprint,0"];
     assert!(ja4(&off).iter().all(|j| j.is_null()));
     let lists = ndpi_testdata::source().join("lists");
-    let with_lists = classify(["-r", LOOPBACK, "--lists", lists.to_str().unwrap(), "--quiet"]);
+    let with_lists = classify([
+        "-r",
+        LOOPBACK,
+        "--lists",
+        lists.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(with_lists.status.success(), "{}", stderr(&with_lists));
 }
 
