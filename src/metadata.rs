@@ -87,6 +87,8 @@ pub struct Http<'f> {
     pub nat_ip: Option<Text<'f>>,
     /// The response's Server header (nDPI 4.10; `None` with 4.2).
     pub server: Option<Text<'f>>,
+    /// The file name of a Content-Disposition (nDPI 4.10; `None` with 4.2).
+    pub filename: Option<Text<'f>>,
 }
 
 impl<'f> Http<'f> {
@@ -120,6 +122,7 @@ impl<'f> Http<'f> {
                 detected_os: c_str(http.detected_os),
                 nat_ip: c_str(http.nat_ip),
                 server: c_str(compat::http_server(flow.raw())),
+                filename: c_str(compat::http_filename(flow.raw())),
             })
         }
     }
@@ -149,6 +152,7 @@ impl<'f> Http<'f> {
             detected_os: None,
             nat_ip: None,
             server: None,
+            filename: None,
         })
     }
 }
@@ -292,6 +296,8 @@ pub struct TlsQuic<'f> {
     pub cert_sha1: Option<[u8; 20]>,
     /// User-Agent from QUIC transport parameters (Google QUIC and some IETF clients).
     pub user_agent: Option<Text<'f>>,
+    /// The QUIC version of a QUIC flow (nDPI 4.10; `None` with 4.2 and for TLS).
+    pub quic_version: Option<u32>,
 }
 
 impl<'f> TlsQuic<'f> {
@@ -330,6 +336,7 @@ impl<'f> TlsQuic<'f> {
                 cipher_weakness: CipherWeakness::from_raw(tls.server_unsafe_cipher),
                 cert_sha1,
                 user_agent: c_str(raw.http.user_agent),
+                quic_version: compat::quic_version(raw),
             })
         }
     }
@@ -337,6 +344,11 @@ impl<'f> TlsQuic<'f> {
     /// nDPI's name of the negotiated cipher ("TLS_AES_128_GCM_SHA256").
     pub fn server_cipher_name(&self) -> Option<String> {
         crate::compat::cipher_name(self.server_cipher?)
+    }
+
+    /// nDPI's name of the QUIC version ("V-1", "Draft-29"; nDPI 4.10).
+    pub fn quic_version_name(&self) -> Option<String> {
+        crate::compat::quic_version_name(self.quic_version?)
     }
 
     /// nDPI's name of the TLS version ("TLSv1.2").

@@ -318,6 +318,8 @@ pub struct HttpInfo {
     pub user_agent: Option<String>,
     /// The response's Server header (nDPI 4.10; `None` with 4.2).
     pub server: Option<String>,
+    /// The file name of a Content-Disposition (nDPI 4.10; `None` with 4.2).
+    pub filename: Option<String>,
 }
 
 /// DNS metadata, under the spec's short keys.
@@ -411,6 +413,10 @@ pub struct TlsQuicInfo {
     pub sha1_cert_fingerprint: Option<String>,
     /// User-Agent carried in QUIC transport parameters.
     pub user_agent: Option<String>,
+    /// QUIC version ID (nDPI 4.10; `None` with 4.2 and for TLS).
+    pub quic_version: Option<u32>,
+    /// QUIC version name as nDPI spells it (e.g. "V-1"; nDPI 4.10).
+    pub quic_version_name: Option<String>,
 }
 
 impl FlowRecord {
@@ -448,6 +454,7 @@ impl FlowRecord {
                 server_name: text(h.host),
                 user_agent: text(h.user_agent),
                 server: text(h.server),
+                filename: text(h.filename),
             })
         });
         self.dns = flow.dns().map(|d| {
@@ -499,6 +506,8 @@ impl FlowRecord {
                         .join(":")
                 }),
                 user_agent: text(t.user_agent),
+                quic_version: t.quic_version,
+                quic_version_name: t.quic_version_name(),
             })
         });
     }

@@ -46,7 +46,7 @@ struct Line {
 }
 
 /// The bracketed fields compared, by the label the reader prints.
-const FIELDS: [&str; 26] = [
+const FIELDS: [&str; 28] = [
     "Confidence",
     "cat",
     "Risk",
@@ -73,6 +73,8 @@ const FIELDS: [&str; 26] = [
     "(Negotiated) ALPN",
     "IP",
     "Risk Info",
+    "QUIC ver",
+    "Filename",
 ];
 
 fn parse_out(text: &str) -> Vec<Line> {
@@ -115,10 +117,12 @@ fn parse_line(line: &str) -> Option<Line> {
         } else if let Some(alpn) = part.strip_prefix("ALPN: ").filter(|a| !a.is_empty()) {
             out.fields.insert("ALPN", alpn.to_owned());
         } else if let Some((label, value)) = part.split_once(": ") {
+            // "Filename: " is HTTP's Content-Disposition; TFTP's file name is printed alike.
+            let tftp = label == "Filename" && !out.proto.contains("HTTP");
             if let Some(known) = FIELDS
                 .iter()
                 .find(|f| **f == label)
-                .filter(|_| !value.is_empty())
+                .filter(|_| !value.is_empty() && !tftp)
             {
                 let value = value
                     .trim_end_matches(" (INSECURE)")
@@ -240,11 +244,13 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
                 http.user_agent.as_ref().map(|u| truncate(u, 255)),
             );
             put("Server", http.server.clone());
+            put("Filename", http.filename.clone());
         }
     }
     if let Some(tls) = &r.tls_quic {
         put("JA3C", tls.ja3_client.clone());
         put("JA4", tls.ja4_client.clone());
+        put("QUIC ver", tls.quic_version_name.clone());
         put("JA3S", tls.ja3_server.clone());
         put("Issuer", tls.issuer_dn.clone());
         put("Subject", tls.subject_dn.clone());

@@ -345,3 +345,31 @@ pub(crate) unsafe fn finalize(module: *mut sys::ndpi_detection_module_struct) ->
         code => Err(code),
     }
 }
+
+/// The QUIC version of a QUIC flow (0 for TLS).
+///
+/// # Safety
+/// The flow's protocol owns `protos.tls_quic`.
+pub(crate) unsafe fn quic_version(flow: &sys::ndpi_flow_struct) -> Option<u32> {
+    // SAFETY: see the function's contract.
+    let version = unsafe { flow.protos.tls_quic.quic_version };
+    (version != 0).then_some(version)
+}
+
+/// nDPI's name of a QUIC version ("V-1", "Draft-29", ...).
+pub(crate) fn quic_version_name(version: u32) -> Option<String> {
+    let mut buf = [0 as c_char; 32];
+    // SAFETY: nDPI writes at most buf.len() bytes, NUL included, and returns buf.
+    let name = unsafe { sys::ndpi_quic_version2str(buf.as_mut_ptr(), buf.len() as i32, version) };
+    (!name.is_null()).then(|| {
+        // SAFETY: as above; `buf` outlives the copy.
+        unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// The file name of an HTTP Content-Disposition.
+pub(crate) fn http_filename(flow: &sys::ndpi_flow_struct) -> *const c_char {
+    flow.http.filename
+}

@@ -249,3 +249,21 @@ pub(crate) unsafe fn finalize(module: *mut sys::ndpi_detection_module_struct) ->
     unsafe { sys::ndpi_finalize_initialization(module) };
     Ok(())
 }
+
+/// 4.2 does not record the QUIC version.
+///
+/// # Safety
+/// No requirement.
+pub(crate) unsafe fn quic_version(_flow: &sys::ndpi_flow_struct) -> Option<u32> {
+    None
+}
+
+/// 4.2 has no name for QUIC versions.
+pub(crate) fn quic_version_name(_version: u32) -> Option<String> {
+    None
+}
+
+/// 4.2 does not record the file name of an HTTP Content-Disposition.
+pub(crate) fn http_filename(_flow: &sys::ndpi_flow_struct) -> *const c_char {
+    ptr::null()
+}

@@ -156,6 +156,8 @@ pub mod ie {
     pub const JA3_CLIENT: Field = Field::ntop(30040, V);
     /// JA3S server fingerprint (string).
     pub const JA3_SERVER: Field = Field::ntop(30041, V);
+    /// JA4 client fingerprint (string; empty with nDPI 4.2, which has none).
+    pub const JA4_CLIENT: Field = Field::ntop(30042, V);
 }
 
 /// The L7 metadata a template carries besides the common fields.
@@ -169,7 +171,7 @@ pub enum TemplateKind {
     Dns,
     /// + client and server banners.
     Ssh,
-    /// + JA3 client and JA3S server.
+    /// + JA3 client, JA3S server and JA4 client.
     Tls,
 }
 
@@ -204,7 +206,7 @@ impl TemplateKind {
             TemplateKind::Http => &[ie::HTTP_URL, ie::HTTP_USER_AGENT, ie::HTTP_STATUS_CODE],
             TemplateKind::Dns => &[ie::DNS_QUERY, ie::DNS_RESPONSE_CODE],
             TemplateKind::Ssh => &[ie::SSH_CLIENT_BANNER, ie::SSH_SERVER_BANNER],
-            TemplateKind::Tls => &[ie::JA3_CLIENT, ie::JA3_SERVER],
+            TemplateKind::Tls => &[ie::JA3_CLIENT, ie::JA3_SERVER, ie::JA4_CLIENT],
         }
     }
 
@@ -397,6 +399,7 @@ pub fn encode_record(
             let tls = record.tls_quic.as_deref().expect("a TLS record");
             write_str(out, tls.ja3_client.as_deref(), max_str);
             write_str(out, tls.ja3_server.as_deref(), max_str);
+            write_str(out, tls.ja4_client.as_deref(), max_str);
         }
     }
     kind.template_id(ipv6)

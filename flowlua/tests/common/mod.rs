@@ -429,6 +429,7 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         e.opt_string("http.user_agent", &h.user_agent);
         e.opt_string("http.protos.http.last_user_agent", &h.user_agent);
         e.opt_string("http.server", &h.server);
+        e.opt_string("http.filename", &h.filename);
         e.opt_string("http.protos.http.last_server", &h.server);
     }
     e.count("http");
@@ -510,6 +511,8 @@ pub fn expected_api(r: &FlowRecord, hook: &str) -> BTreeMap<String, String> {
         );
         e.opt_string("tls_quic.sha1_cert_fingerprint", &t.sha1_cert_fingerprint);
         e.opt_string("tls_quic.user_agent", &t.user_agent);
+        e.opt_int("tls_quic.quic_version", t.quic_version);
+        e.opt_string("tls_quic.quic_version_name", &t.quic_version_name);
     }
     e.count("tls_quic");
 
