@@ -85,13 +85,18 @@ pub fn pcap(name: &str) -> PathBuf {
     path
 }
 
-/// Every test capture, sorted by name. Symlinks count; captures missing from the source (the
-/// copy of 4.10 lacks `WebattackXSS.pcap`) do not.
+/// Every test capture (`*.pcap`, `*.pcapng`, `*.cap`), sorted by name. Captures missing from
+/// the source (the copy of 4.10 lacks `WebattackXSS.pcap`) are not there to list.
 pub fn pcaps() -> Vec<PathBuf> {
     let mut pcaps: Vec<PathBuf> = std::fs::read_dir(pcap_dir())
         .expect("the test captures are there")
         .map(|entry| entry.expect("a directory entry").path())
-        .filter(|path| path.is_file())
+        .filter(|path| {
+            path.is_file()
+                && path
+                    .extension()
+                    .is_some_and(|x| x == "pcap" || x == "pcapng" || x == "cap")
+        })
         .collect();
     pcaps.sort();
     pcaps
