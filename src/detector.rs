@@ -21,6 +21,10 @@ use crate::{compat, sys, Error};
 /// For parallelism, give each thread its own module (nDPI's own reader does the same).
 pub struct Detector {
     raw: NonNull<sys::ndpi_detection_module_struct>,
+    /// Whether dropping the detector exits nDPI's module. Not when the module holds memory
+    /// that nDPI would free with the wrong allocator (see [`crate::use_rust_allocator`]): it
+    /// is then left to the end of the process.
+    exit_on_drop: bool,
     /// Kept alive for as long as the module uses it (fields drop after `Drop::drop`).
     _global: Option<Arc<GlobalContext>>,
 }
@@ -38,6 +42,7 @@ pub struct GlobalContext(compat::GlobalContext);
 impl GlobalContext {
     /// A new context, shared by reference counting.
     pub fn new() -> Result<Arc<GlobalContext>, Error> {
+        crate::alloc::settle();
         compat::GlobalContext::new()
             .map(|context| Arc::new(GlobalContext(context)))
             .ok_or(Error::OutOfMemory("a global context"))
@@ -154,6 +159,9 @@ impl Detector {
 
 impl Drop for Detector {
     fn drop(&mut self) {
+        if !self.exit_on_drop {
+            return;
+        }
         // SAFETY: we own the module, and no flow can outlive it (they borrow it).
         unsafe { sys::ndpi_exit_detection_module(self.as_ptr()) }
     }
@@ -308,6 +316,12 @@ impl DetectorBuilder {
 
     /// Initializes and finalizes the module, in the order nDPI's reader does.
     pub fn build(self) -> Result<Detector, Error> {
+        let allocator = crate::alloc::settle();
+        // nDPI 4.2 frees libc memory of some protocols-file rules with ndpi_free.
+        let mixed = self
+            .protocols_file
+            .as_deref()
+            .is_some_and(compat::protocols_file_mixes_allocators);
         let raw = {
             let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
             compat::init_process_statics();
@@ -318,6 +332,7 @@ impl DetectorBuilder {
         };
         let detector = Detector {
             raw: NonNull::new(raw).ok_or(Error::OutOfMemory("a detection module"))?,
+            exit_on_drop: !(mixed && allocator == crate::alloc::NdpiAllocator::Rust),
             _global: self.global.clone(),
         };
 

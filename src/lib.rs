@@ -98,6 +98,7 @@ pub use ndpi_sys as sys;
 #[cfg(feature = "capture")]
 pub use pcap;
 
+mod alloc;
 #[cfg(feature = "capture")]
 mod capture;
 mod compat;
@@ -115,6 +116,7 @@ mod protocol;
 mod record;
 mod tracker;
 
+pub use alloc::{ndpi_allocator, use_rust_allocator, NdpiAllocator};
 #[cfg(feature = "capture")]
 pub use capture::{Capture, CaptureStats, LiveOptions, Next};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
