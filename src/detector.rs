@@ -1,13 +1,17 @@
 //! The detection module: the owner of nDPI's `ndpi_detection_module_struct`.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rustc_hash::FxHashMap;
+
+use crate::flow::FlowPool;
 use crate::protocol::{static_str, Breed, Category, Protocol, ProtocolId};
-use crate::{compat, sys, Error};
+use crate::{compat, sys, Error, Name};
 
 /// An initialized nDPI detection module, ready to classify flows.
 ///
@@ -25,6 +29,11 @@ pub struct Detector {
     /// that nDPI would free with the wrong allocator (see [`crate::use_rust_allocator`]): it
     /// is then left to the end of the process.
     exit_on_drop: bool,
+    /// The memory of its flows' nDPI state (see [`FlowPool`]).
+    pub(crate) flows: RefCell<FlowPool>,
+    /// Each classification's name and each category's, made once (see [`Name`]).
+    names: RefCell<FxHashMap<(ProtocolId, ProtocolId), Name>>,
+    categories: RefCell<FxHashMap<Category, Name>>,
     /// Kept alive for as long as the module uses it (fields drop after `Drop::drop`).
     _global: Option<Arc<GlobalContext>>,
 }
@@ -106,6 +115,31 @@ impl Detector {
             );
             CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
         }
+    }
+
+    /// [`protocol_name`](Detector::protocol_name), made once per master/application pair and
+    /// shared by the records of that classification.
+    pub(crate) fn shared_protocol_name(&self, protocol: Protocol) -> Name {
+        let key = (protocol.master, protocol.app);
+        if let Some(name) = self.names.borrow().get(&key) {
+            return name.clone();
+        }
+        let name = Name::from(self.protocol_name(protocol));
+        self.names.borrow_mut().insert(key, name.clone());
+        name
+    }
+
+    /// [`category_name`](Detector::category_name) ("Unspecified" for none), made once per
+    /// category.
+    pub(crate) fn shared_category_name(&self, category: Category) -> Name {
+        if let Some(name) = self.categories.borrow().get(&category) {
+            return name.clone();
+        }
+        let name = self
+            .category_name(category)
+            .map_or(Name::UNSPECIFIED, Name::from);
+        self.categories.borrow_mut().insert(category, name.clone());
+        name
     }
 
     /// nDPI's numeric form of a classification: "91.126", "5".
@@ -333,6 +367,9 @@ impl DetectorBuilder {
         let detector = Detector {
             raw: NonNull::new(raw).ok_or(Error::OutOfMemory("a detection module"))?,
             exit_on_drop: !(mixed && allocator == crate::alloc::NdpiAllocator::Rust),
+            flows: RefCell::new(FlowPool::default()),
+            names: RefCell::default(),
+            categories: RefCell::default(),
             _global: self.global.clone(),
         };
 

@@ -110,6 +110,7 @@ mod flow;
 mod frame;
 mod locality;
 mod metadata;
+mod name;
 #[cfg(feature = "capture")]
 mod offline;
 mod protocol;
@@ -128,6 +129,7 @@ pub use flow::{Flow, GiveUp};
 pub use frame::Frame;
 pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
+pub use name::Name;
 #[cfg(feature = "capture")]
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};
