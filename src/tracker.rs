@@ -691,9 +691,8 @@ impl<'d> Tracker<'d> {
             };
             let enough = limit.is_some_and(|limit| packets > u64::from(limit));
             let protocol = flow.process(packet.l3, now);
-            if (enough || !protocol.app.is_unknown())
-                && (enough || !flow.extra_dissection_possible())
-            {
+            // Final: given up after the packet limit, or detected with no metadata to wait for.
+            if enough || (!protocol.app.is_unknown() && !flow.extra_dissection_possible()) {
                 if protocol.app.is_unknown() {
                     flow.give_up();
                     self.stats.flows_guessed += u64::from(flow.was_guessed());

@@ -144,7 +144,7 @@ fn allocations_after_warm_up(
 fn a_warmed_up_flow_allocates_nothing_per_packet() {
     rust_allocator();
     let detector = Detector::new().unwrap();
-    // Flows stay in detection for as long as the test sends.
+    // Flows stay in detection for as long as the test sends (below: but one).
     let config = TrackerConfig::default()
         .max_udp_packets(1000)
         .max_tcp_packets(1000);
@@ -197,19 +197,21 @@ fn a_warmed_up_flow_allocates_nothing_per_packet() {
         (Ipv4Addr::new(10, 0, 0, 5), 40053),
         (Ipv4Addr::new(10, 0, 0, 6), 53),
     );
+    // Classified by the end of the warm-up: detected, or at the latest given up after the
+    // default 24 UDP packets (nDPI 4.2 keeps looking at these DNS messages).
+    let mut classifying = Tracker::new(&detector, TrackerConfig::default());
     let classified = allocations_after_warm_up(
-        &mut tracker,
+        &mut classifying,
         &exchange(e, f, dns, 40),
         &exchange(e, f, dns, 200),
         &mut time_ms,
     );
     assert_eq!(classified, (0, vec!["DNS".to_owned()]), "a classified flow");
-    assert_eq!(tracker.active_flows(), 3);
-    tracker.finish();
-    let dns_record = tracker
+    classifying.finish();
+    let dns_record = classifying
         .drain_events()
         .find_map(|e| match e {
-            FlowEvent::Ended(r) if r.tuple.srv_port == 53 => Some(r),
+            FlowEvent::Ended(r) => Some(r),
             _ => None,
         })
         .expect("the DNS flow");

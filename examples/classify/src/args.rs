@@ -43,7 +43,7 @@ pub struct Setting {
     pub value: String,
 }
 
-/// "[PROTO,]PARAM,VALUE", as ndpiReader's --cfg.
+/// `[PROTO,]PARAM,VALUE`, as ndpiReader's --cfg.
 fn parse_setting(text: &str) -> Result<Setting, String> {
     let parts: Vec<&str> = text.split(',').collect();
     let (proto, param, value) = match parts[..] {
@@ -136,10 +136,12 @@ pub struct Args {
     /// nDPI 4.10)
     #[arg(long, value_name = "DIR", help_heading = "Classification")]
     pub lists: Option<PathBuf>,
-    /// An nDPI setting, as ndpiReader's --cfg: "[PROTO,]PARAM,VALUE", e.g. "tls,metadata.ja4c_fingerprint,0"
-    /// or "filename.config,FILE" (nDPI 4.10; repeatable, applied in order)
+    // (A help attribute, not a doc comment: rustdoc would read "[PROTO,]" as a link.)
     #[arg(long = "cfg", value_name = "[PROTO,]PARAM,VALUE", value_parser = parse_setting,
-          help_heading = "Classification")]
+          help_heading = "Classification",
+          help = "An nDPI setting, as ndpiReader's --cfg: \"[PROTO,]PARAM,VALUE\", e.g. \
+                  \"tls,metadata.ja4c_fingerprint,0\" or \"filename.config,FILE\" (nDPI 4.10; \
+                  repeatable, applied in order)")]
     pub settings: Vec<Setting>,
     /// Give up detection on TCP flows after this many packets [default: 80]
     #[arg(long, value_name = "N", help_heading = "Classification")]
