@@ -1,13 +1,17 @@
 //! The detection module: the owner of nDPI's `ndpi_detection_module_struct`.
 
+use std::cell::RefCell;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use rustc_hash::FxHashMap;
+
+use crate::flow::FlowPool;
 use crate::protocol::{static_str, Breed, Category, Protocol, ProtocolId};
-use crate::{compat, sys, Error};
+use crate::{compat, sys, Error, Name};
 
 /// An initialized nDPI detection module, ready to classify flows.
 ///
@@ -21,6 +25,15 @@ use crate::{compat, sys, Error};
 /// For parallelism, give each thread its own module (nDPI's own reader does the same).
 pub struct Detector {
     raw: NonNull<sys::ndpi_detection_module_struct>,
+    /// Whether dropping the detector exits nDPI's module. Not when the module holds memory
+    /// that nDPI would free with the wrong allocator (see [`crate::use_rust_allocator`]): it
+    /// is then left to the end of the process.
+    exit_on_drop: bool,
+    /// The memory of its flows' nDPI state (see [`FlowPool`]).
+    pub(crate) flows: RefCell<FlowPool>,
+    /// Each classification's name and each category's, made once (see [`Name`]).
+    names: RefCell<FxHashMap<(ProtocolId, ProtocolId), Name>>,
+    categories: RefCell<FxHashMap<Category, Name>>,
     /// Kept alive for as long as the module uses it (fields drop after `Drop::drop`).
     _global: Option<Arc<GlobalContext>>,
 }
@@ -38,6 +51,7 @@ pub struct GlobalContext(compat::GlobalContext);
 impl GlobalContext {
     /// A new context, shared by reference counting.
     pub fn new() -> Result<Arc<GlobalContext>, Error> {
+        crate::alloc::settle();
         compat::GlobalContext::new()
             .map(|context| Arc::new(GlobalContext(context)))
             .ok_or(Error::OutOfMemory("a global context"))
@@ -103,6 +117,31 @@ impl Detector {
         }
     }
 
+    /// [`protocol_name`](Detector::protocol_name), made once per master/application pair and
+    /// shared by the records of that classification.
+    pub(crate) fn shared_protocol_name(&self, protocol: Protocol) -> Name {
+        let key = (protocol.master, protocol.app);
+        if let Some(name) = self.names.borrow().get(&key) {
+            return name.clone();
+        }
+        let name = Name::from(self.protocol_name(protocol));
+        self.names.borrow_mut().insert(key, name.clone());
+        name
+    }
+
+    /// [`category_name`](Detector::category_name) ("Unspecified" for none), made once per
+    /// category.
+    pub(crate) fn shared_category_name(&self, category: Category) -> Name {
+        if let Some(name) = self.categories.borrow().get(&category) {
+            return name.clone();
+        }
+        let name = self
+            .category_name(category)
+            .map_or(Name::UNSPECIFIED, Name::from);
+        self.categories.borrow_mut().insert(category, name.clone());
+        name
+    }
+
     /// nDPI's numeric form of a classification: "91.126", "5".
     pub fn protocol_id_string(&self, protocol: Protocol) -> String {
         let mut buf = [0 as c_char; 32];
@@ -154,6 +193,9 @@ impl Detector {
 
 impl Drop for Detector {
     fn drop(&mut self) {
+        if !self.exit_on_drop {
+            return;
+        }
         // SAFETY: we own the module, and no flow can outlive it (they borrow it).
         unsafe { sys::ndpi_exit_detection_module(self.as_ptr()) }
     }
@@ -308,6 +350,12 @@ impl DetectorBuilder {
 
     /// Initializes and finalizes the module, in the order nDPI's reader does.
     pub fn build(self) -> Result<Detector, Error> {
+        let allocator = crate::alloc::settle();
+        // nDPI 4.2 frees libc memory of some protocols-file rules with ndpi_free.
+        let mixed = self
+            .protocols_file
+            .as_deref()
+            .is_some_and(compat::protocols_file_mixes_allocators);
         let raw = {
             let _one_at_a_time = INIT.lock().unwrap_or_else(PoisonError::into_inner);
             compat::init_process_statics();
@@ -318,6 +366,10 @@ impl DetectorBuilder {
         };
         let detector = Detector {
             raw: NonNull::new(raw).ok_or(Error::OutOfMemory("a detection module"))?,
+            exit_on_drop: !(mixed && allocator == crate::alloc::NdpiAllocator::Rust),
+            flows: RefCell::new(FlowPool::default()),
+            names: RefCell::default(),
+            categories: RefCell::default(),
             _global: self.global.clone(),
         };
 

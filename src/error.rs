@@ -15,6 +15,9 @@ use crate::ProtocolId;
 pub enum Error {
     /// nDPI could not allocate (a detection module or a flow).
     OutOfMemory(&'static str),
+    /// [`use_rust_allocator`](crate::use_rust_allocator) came after nDPI started allocating
+    /// with libc's allocator (a module or a global context was made first).
+    AllocatorSettled,
     /// A custom file given to the builder could not be read (or its path cannot be passed to
     /// nDPI: a NUL byte, as [`io::ErrorKind::InvalidInput`]).
     CustomFile {
@@ -168,6 +171,11 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::OutOfMemory(what) => write!(f, "nDPI could not allocate {what}"),
+            Error::AllocatorSettled => write!(
+                f,
+                "nDPI's allocator cannot change: nDPI already allocated with libc's \
+                 (use_rust_allocator must come before the first detector or global context)"
+            ),
             Error::CustomFile { kind, path, source } => {
                 write!(
                     f,
@@ -248,6 +256,7 @@ impl std::error::Error for Error {
             #[cfg(feature = "capture")]
             Error::CaptureFile { source, .. } => Some(source),
             Error::OutOfMemory(_)
+            | Error::AllocatorSettled
             | Error::CustomFileRejected { .. }
             | Error::Config { .. }
             | Error::UnknownProtocol(_)

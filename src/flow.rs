@@ -28,14 +28,18 @@ pub struct GiveUp {
 }
 
 impl<'d> Flow<'d> {
-    /// A fresh flow for `detector`.
+    /// A fresh flow for `detector`. Its nDPI state comes from the detector's pool of flow
+    /// states (see [`Detector`]'s memory notes), zeroed as nDPI requires.
     pub fn new(detector: &'d Detector) -> Result<Self, Error> {
-        let size = std::mem::size_of::<sys::ndpi_flow_struct>();
-        // SAFETY: allocation through nDPI's allocator, so that ndpi_free_flow may free it.
-        let ptr = unsafe { sys::ndpi_flow_malloc(size) }.cast::<sys::ndpi_flow_struct>();
-        let raw = NonNull::new(ptr).ok_or(Error::OutOfMemory("a flow"))?;
-        // SAFETY: `raw` points to `size` writable bytes; nDPI requires a zeroed flow.
-        unsafe { std::ptr::write_bytes(raw.as_ptr().cast::<u8>(), 0, size) };
+        let raw = detector
+            .flows
+            .borrow_mut()
+            .take()
+            .ok_or(Error::OutOfMemory("a flow"))?;
+        // SAFETY: the slot holds size_of::<ndpi_flow_struct>() writable bytes, aligned; nDPI
+        // requires a zeroed flow (all-zero is a valid ndpi_flow_struct: integers, pointers,
+        // unions of them).
+        unsafe { raw.as_ptr().write_bytes(0, 1) };
         Ok(Flow {
             raw,
             detector,
@@ -167,9 +171,82 @@ impl<'d> Flow<'d> {
 
 impl Drop for Flow<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the flow; ndpi_free_flow frees its allocations and then the struct,
-        // which was allocated with nDPI's allocator.
-        unsafe { sys::ndpi_free_flow(self.raw.as_ptr()) }
+        // SAFETY: we own the flow; ndpi_free_flow_data frees what nDPI allocated for it (not
+        // the struct, which is the pool's).
+        unsafe { sys::ndpi_free_flow_data(self.raw.as_ptr()) };
+        // SAFETY: the slot came from this detector's pool and nothing uses it any more.
+        unsafe { self.detector.flows.borrow_mut().give_back(self.raw) };
+    }
+}
+
+/// The memory of a detector's flow states (`ndpi_flow_struct`, 688 bytes in nDPI 4.2 and 1,088
+/// in 4.10): slots of exactly that size in chunks of about 1 MiB, reused as flows come and go.
+/// A general-purpose allocator rounds such a block up to one of its size classes (mimalloc: to
+/// 768 and 1,280 bytes) and adds its own header; a million flows in detection then cost up to
+/// 190 MB more. The chunks stay with the detector until it is dropped: its flow states take
+/// the memory of its busiest moment, and reuse it.
+#[derive(Default)]
+pub(crate) struct FlowPool {
+    chunks: Vec<NonNull<sys::ndpi_flow_struct>>,
+    /// Slots of the last chunk handed out so far.
+    used: usize,
+    /// Slots given back, each holding the next one's address (a list through the free slots).
+    free: Option<NonNull<sys::ndpi_flow_struct>>,
+}
+
+// SAFETY: the pool owns its chunks, plain memory with no thread affinity; it lives in a
+// `Detector`, which is used by one thread at a time.
+unsafe impl Send for FlowPool {}
+
+impl FlowPool {
+    /// Slots per chunk.
+    const SLOTS: usize = (1 << 20) / std::mem::size_of::<sys::ndpi_flow_struct>();
+
+    fn layout() -> std::alloc::Layout {
+        std::alloc::Layout::array::<sys::ndpi_flow_struct>(Self::SLOTS).expect("1 MiB")
+    }
+
+    /// A slot for one flow state, uninitialized; `None` when memory ran out.
+    fn take(&mut self) -> Option<NonNull<sys::ndpi_flow_struct>> {
+        if let Some(slot) = self.free {
+            // SAFETY: a free slot holds the address of the next free slot (give_back).
+            self.free = unsafe { slot.cast::<Option<NonNull<sys::ndpi_flow_struct>>>().read() };
+            return Some(slot);
+        }
+        if self.chunks.is_empty() || self.used == Self::SLOTS {
+            // SAFETY: the layout's size is not zero.
+            let chunk = unsafe { std::alloc::alloc(Self::layout()) };
+            self.chunks.push(NonNull::new(chunk.cast())?);
+            self.used = 0;
+        }
+        let chunk = *self.chunks.last().expect("a chunk");
+        // SAFETY: `used` < SLOTS: the slot lies inside the chunk.
+        let slot = unsafe { chunk.add(self.used) };
+        self.used += 1;
+        Some(slot)
+    }
+
+    /// Takes a slot back.
+    ///
+    /// # Safety
+    /// `slot` came from this pool's `take` and is not used any more.
+    unsafe fn give_back(&mut self, slot: NonNull<sys::ndpi_flow_struct>) {
+        // SAFETY: the slot is ours again, large and aligned enough for an address.
+        unsafe {
+            slot.cast::<Option<NonNull<sys::ndpi_flow_struct>>>()
+                .write(self.free)
+        };
+        self.free = Some(slot);
+    }
+}
+
+impl Drop for FlowPool {
+    fn drop(&mut self) {
+        for chunk in &self.chunks {
+            // SAFETY: allocated in `take` with this layout; every flow is gone (flows borrow
+            // the detector that owns the pool).
+            unsafe { std::alloc::dealloc(chunk.as_ptr().cast(), Self::layout()) };
+        }
     }
 }
 

@@ -98,6 +98,7 @@ pub use ndpi_sys as sys;
 #[cfg(feature = "capture")]
 pub use pcap;
 
+mod alloc;
 #[cfg(feature = "capture")]
 mod capture;
 mod compat;
@@ -109,14 +110,16 @@ mod flow;
 mod frame;
 mod locality;
 mod metadata;
+mod name;
 #[cfg(feature = "capture")]
 mod offline;
 mod protocol;
 mod record;
 mod tracker;
 
+pub use alloc::{ndpi_allocator, use_rust_allocator, NdpiAllocator};
 #[cfg(feature = "capture")]
-pub use capture::{Capture, CaptureStats, LiveOptions, Next};
+pub use capture::{Capture, CaptureStats, LiveOptions, Next, SharedMap};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder, GlobalContext};
 pub use error::Error;
@@ -126,6 +129,7 @@ pub use flow::{Flow, GiveUp};
 pub use frame::Frame;
 pub use locality::{direction, Cidr};
 pub use metadata::{CipherWeakness, Dns, Http, Ssh, Text, TlsQuic};
+pub use name::Name;
 #[cfg(feature = "capture")]
 pub use offline::{classify_file, FileEvents};
 pub use protocol::{Breed, Category, Confidence, Protocol, ProtocolId, Risk, Risks};

@@ -42,6 +42,9 @@ impl<'d> FileEvents<'d> {
     }
 }
 
+/// Flows ended at a time once the file is read: their events wait in memory until consumed.
+const FINISH_STEP: usize = 256;
+
 impl Iterator for FileEvents<'_> {
     type Item = Result<FlowEvent, Error>;
 
@@ -51,6 +54,12 @@ impl Iterator for FileEvents<'_> {
                 return Some(Ok(event));
             }
             if self.read {
+                // The flows still open end a few at a time, as their events are consumed.
+                if !self.done && self.tracker.active_flows() > 0 {
+                    self.tracker.finish_some(FINISH_STEP);
+                    self.pending.extend(self.tracker.drain_events());
+                    continue;
+                }
                 if self.done {
                     return None;
                 }
@@ -66,15 +75,11 @@ impl Iterator for FileEvents<'_> {
                         return Some(Err(e));
                     }
                 }
-                Ok(Next::End | Next::Timeout) => {
-                    self.read = true;
-                    self.tracker.finish();
-                }
+                Ok(Next::End | Next::Timeout) => self.read = true,
                 Err(e) => {
                     // The flows seen so far still end, and are reported before the error.
                     self.read = true;
                     self.error = Some(e);
-                    self.tracker.finish();
                 }
             }
             self.pending.extend(self.tracker.drain_events());

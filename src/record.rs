@@ -7,7 +7,7 @@ use std::net::IpAddr;
 #[cfg(feature = "serde")]
 use serde::Serialize;
 
-use crate::{CipherWeakness, Confidence, Flow, ProtocolId, Risks, Text};
+use crate::{CipherWeakness, Confidence, Flow, Name, ProtocolId, Risks, Text};
 
 /// Everything known about one flow, owned and compact. It is filled by the flow tracker from
 /// its counters and, once detection is final, from nDPI's metadata (after which the nDPI flow
@@ -51,10 +51,12 @@ pub struct FlowRecord {
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub l7_proto_by_ip: Option<ProtocolId>,
     /// nDPI's protocol name, "TLS.Google" style; "Unknown" until classification is final.
-    /// A string because custom protocols' names live in the [`Detector`](crate::Detector).
-    pub l7_proto_name: String,
-    /// nDPI category name (e.g. "Web"); custom categories live in the detector too.
-    pub category: String,
+    /// Custom protocols' names live in the [`Detector`](crate::Detector), which makes each
+    /// name once: the records share it (a [`Name`] reads and serializes as the string).
+    pub l7_proto_name: Name,
+    /// nDPI category name (e.g. "Web"), shared in the same way; custom categories live in the
+    /// detector too.
+    pub category: Name,
     /// How the classification was obtained; serialized as nDPI's name ("DPI", ...).
     pub confidence: Confidence,
     /// Whether the protocol was guessed when nDPI gave up, rather than detected.
@@ -98,8 +100,8 @@ impl FlowRecord {
             tuple,
             first_seen_ms,
             last_seen_ms: first_seen_ms,
-            l7_proto_name: "Unknown".to_owned(),
-            category: "Unspecified".to_owned(),
+            l7_proto_name: Name::UNKNOWN,
+            category: Name::UNSPECIFIED,
             ..FlowRecord::default()
         }
     }
@@ -429,11 +431,8 @@ impl FlowRecord {
         self.l7_master_proto = protocol.master;
         self.l7_proto = protocol.app;
         self.l7_proto_by_ip = protocol.by_ip;
-        self.l7_proto_name = detector.protocol_name(protocol);
-        self.category = detector
-            .category_name(protocol.category)
-            .unwrap_or("Unspecified")
-            .to_owned();
+        self.l7_proto_name = detector.shared_protocol_name(protocol);
+        self.category = detector.shared_category_name(protocol.category);
         self.confidence = flow.confidence();
         self.guessed = flow.was_guessed();
         self.risks = risks;

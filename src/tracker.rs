@@ -17,7 +17,7 @@ use rustc_hash::FxHasher;
 
 use crate::decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet};
 use crate::locality::{direction, Cidr};
-use crate::{Detector, EndReason, Error, Flow, FlowRecord, FlowTuple, Frame, L4Proto};
+use crate::{Detector, Direction, EndReason, Error, Flow, FlowRecord, FlowTuple, Frame, L4Proto};
 
 /// How the tracker behaves. [`TrackerConfig::default`] suits live capture; the
 /// [`TrackerConfig::ndpi_reader_offline`] preset reproduces nDPI's reference reader on files.
@@ -365,14 +365,97 @@ impl FlowKey {
     }
 }
 
+/// One flow of the table, kept small: a million flows in detection cost a million of these
+/// (160 bytes with the key and the map's links) besides nDPI's state. The record is made only
+/// when an event needs it, from the key, the counters and the classification.
 struct Entry<'d> {
-    record: FlowRecord,
-    /// nDPI's state while detection runs; dropped once the classification is final.
-    ndpi: Option<Flow<'d>>,
+    counters: Counters,
+    next_periodic_ms: u64,
+    stage: Stage<'d>,
+}
+
+/// Where a flow's classification is.
+enum Stage<'d> {
+    /// nDPI's state while detection runs.
+    Detecting(Flow<'d>),
+    /// Final: the record's classification and metadata (its tuple and counters are the
+    /// entry's), and nDPI's state freed.
+    Classified(Box<FlowRecord>),
+}
+
+/// What a flow's record takes from its entry besides the classification, and the flow's
+/// flags (in the same struct so that they share its padding).
+struct Counters {
+    cli2srv_packets: u64,
+    srv2cli_packets: u64,
+    cli2srv_bytes: u64,
+    srv2cli_bytes: u64,
+    first_seen_ms: u64,
+    last_seen_ms: u64,
+    /// The client (the first packet's sender) is the key's `low` endpoint.
+    client_is_low: bool,
+    direction: Direction,
     fin_from_client: bool,
     fin_from_server: bool,
     closing: Option<EndReason>,
-    next_periodic_ms: u64,
+    /// The classification carries the risk a server's packet clears (see
+    /// [`FlowRecord::server_answered`]).
+    awaits_server: bool,
+}
+
+impl Counters {
+    /// The flow's record as it stands: `base`'s classification (or none), with the tuple,
+    /// counters and direction.
+    fn record(&self, key: &FlowKey, base: Option<FlowRecord>) -> FlowRecord {
+        let (cli, srv) = match self.client_is_low {
+            true => (key.low, key.high),
+            false => (key.high, key.low),
+        };
+        let tuple = FlowTuple {
+            l4_proto: L4Proto(key.proto),
+            cli_ip: cli.0,
+            cli_port: cli.1,
+            srv_ip: srv.0,
+            srv_port: srv.1,
+            vlan_id: key.vlan,
+        };
+        let mut record = base.unwrap_or_else(|| FlowRecord::new(tuple, self.first_seen_ms));
+        record.tuple = tuple;
+        record.cli2srv_packets = self.cli2srv_packets;
+        record.srv2cli_packets = self.srv2cli_packets;
+        record.cli2srv_bytes = self.cli2srv_bytes;
+        record.srv2cli_bytes = self.srv2cli_bytes;
+        record.first_seen_ms = self.first_seen_ms;
+        record.last_seen_ms = self.last_seen_ms;
+        record.direction = self.direction;
+        record
+    }
+}
+
+impl Entry<'_> {
+    /// The record with the classification so far (of nDPI's state for a flow in detection).
+    fn snapshot(&self, key: &FlowKey) -> FlowRecord {
+        match &self.stage {
+            Stage::Detecting(flow) => {
+                let mut record = self.counters.record(key, None);
+                record.take_classification(flow);
+                record
+            }
+            Stage::Classified(classified) => {
+                self.counters.record(key, Some((**classified).clone()))
+            }
+        }
+    }
+
+    /// Ends detection: the classification moves out of nDPI's state, which is freed. Returns
+    /// the record for the `Classified` event.
+    fn classify(&mut self, key: &FlowKey) -> FlowRecord {
+        let record = self.snapshot(key);
+        self.counters.awaits_server =
+            crate::compat::UNIDIRECTIONAL_TRAFFIC.is_some_and(|risk| record.risks.contains(risk));
+        self.stage = Stage::Classified(Box::new(record.clone()));
+        record
+    }
 }
 
 type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>;
@@ -391,6 +474,12 @@ type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>
 /// }
 /// # Ok::<(), ndpi::Error>(())
 /// ```
+///
+/// Memory: a flow still in detection costs nDPI's flow state (688 bytes in nDPI 4.2, 1,088
+/// in 4.10, from the detector's pool) and about 180 bytes of the table's (the entry with its
+/// key and links, 160 bytes, and the map's share). A classified flow frees nDPI's state and
+/// keeps its record (about 330 bytes, plus the strings of its metadata). Packets of a flow
+/// allocate nothing, whether it is in detection or classified; events allocate their records.
 pub struct Tracker<'d> {
     detector: &'d Detector,
     config: TrackerConfig,
@@ -425,9 +514,10 @@ impl<'d> Tracker<'d> {
         self.flows.len()
     }
 
-    /// Records of the flows currently tracked, least recently active first.
-    pub fn active_records(&self) -> impl Iterator<Item = &FlowRecord> {
-        self.flows.values().map(|e| &e.record)
+    /// Records of the flows currently tracked, least recently active first, as they stand
+    /// (made as the iterator goes: the table keeps no records).
+    pub fn active_records(&self) -> impl Iterator<Item = FlowRecord> + '_ {
+        self.flows.iter().map(|(key, entry)| entry.snapshot(key))
     }
 
     /// Events produced since the last call, oldest first.
@@ -520,7 +610,12 @@ impl<'d> Tracker<'d> {
         let syn_only = packet
             .tcp_flags
             .is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN);
-        if syn_only && self.flows.get(&key).is_some_and(|e| e.closing.is_some()) {
+        if syn_only
+            && self
+                .flows
+                .get(&key)
+                .is_some_and(|e| e.counters.closing.is_some())
+        {
             // A new connection reusing the tuple: the old one is over.
             self.end(&key, None);
         }
@@ -538,15 +633,25 @@ impl<'d> Tracker<'d> {
                     }
                 }
                 let entry = Entry {
-                    record: new_record(packet, now, &self.config.local_networks),
-                    ndpi: Some(Flow::new(detector)?),
-                    fin_from_client: false,
-                    fin_from_server: false,
-                    closing: None,
+                    counters: Counters {
+                        cli2srv_packets: 0,
+                        srv2cli_packets: 0,
+                        cli2srv_bytes: 0,
+                        srv2cli_bytes: 0,
+                        first_seen_ms: now,
+                        last_seen_ms: now,
+                        client_is_low: key.low == (packet.src, packet.src_port),
+                        direction: direction(&self.config.local_networks, packet.src, packet.dst),
+                        fin_from_client: false,
+                        fin_from_server: false,
+                        closing: None,
+                        awaits_server: false,
+                    },
                     next_periodic_ms: self
                         .config
                         .periodic_interval
                         .map_or(u64::MAX, |i| now.saturating_add(millis(i))),
+                    stage: Stage::Detecting(Flow::new(detector)?),
                 };
                 self.stats.flows_created += 1;
                 self.stats.max_active_flows =
@@ -555,24 +660,30 @@ impl<'d> Tracker<'d> {
             }
         };
 
-        let from_client = packet.src == entry.record.tuple.cli_ip
-            && packet.src_port == entry.record.tuple.cli_port;
-        let record = &mut entry.record;
+        let counters = &mut entry.counters;
+        let client = match counters.client_is_low {
+            true => key.low,
+            false => key.high,
+        };
+        let from_client = (packet.src, packet.src_port) == client;
         if from_client {
-            record.cli2srv_packets += 1;
-            record.cli2srv_bytes += u64::from(wire_len);
+            counters.cli2srv_packets += 1;
+            counters.cli2srv_bytes += u64::from(wire_len);
         } else {
-            record.srv2cli_packets += 1;
-            record.srv2cli_bytes += u64::from(wire_len);
-            if entry.ndpi.is_none() {
+            counters.srv2cli_packets += 1;
+            counters.srv2cli_bytes += u64::from(wire_len);
+            if let (true, Stage::Classified(record)) = (counters.awaits_server, &mut entry.stage) {
                 record.server_answered();
+                counters.awaits_server = false;
             }
         }
-        record.last_seen_ms = now;
+        counters.last_seen_ms = now;
+        let packets = counters
+            .cli2srv_packets
+            .saturating_add(counters.srv2cli_packets);
 
-        if let Some(flow) = entry.ndpi.as_mut() {
+        if let Stage::Detecting(flow) = &mut entry.stage {
             self.stats.dpi_packets += 1;
-            let packets = record.packets();
             let limit = match packet.l4_proto {
                 6 => Some(self.config.max_tcp_packets),
                 17 => Some(self.config.max_udp_packets),
@@ -580,44 +691,41 @@ impl<'d> Tracker<'d> {
             };
             let enough = limit.is_some_and(|limit| packets > u64::from(limit));
             let protocol = flow.process(packet.l3, now);
-            if enough || !protocol.app.is_unknown() {
-                let wait_for_metadata = !enough && flow.extra_dissection_possible();
-                if !wait_for_metadata {
-                    if protocol.app.is_unknown() {
-                        flow.give_up();
-                        self.stats.flows_guessed += u64::from(flow.was_guessed());
-                    }
-                    record.take_classification(flow);
-                    entry.ndpi = None;
-                    self.events
-                        .push(FlowEvent::Classified(entry.record.clone()));
+            // Final: given up after the packet limit, or detected with no metadata to wait for.
+            if enough || (!protocol.app.is_unknown() && !flow.extra_dissection_possible()) {
+                if protocol.app.is_unknown() {
+                    flow.give_up();
+                    self.stats.flows_guessed += u64::from(flow.was_guessed());
                 }
+                let record = entry.classify(&key);
+                self.events.push(FlowEvent::Classified(record));
             }
         }
 
         if now >= entry.next_periodic_ms {
             let interval = self.config.periodic_interval.map_or(u64::MAX, millis);
             entry.next_periodic_ms = now.saturating_add(interval);
-            self.events.push(FlowEvent::Periodic(snapshot(entry)));
+            self.events.push(FlowEvent::Periodic(entry.snapshot(&key)));
         }
 
         if let (true, Some(flags)) = (self.config.tcp_end, packet.tcp_flags) {
+            let counters = &mut entry.counters;
             if flags & tcp_flags::FIN != 0 {
                 *(if from_client {
-                    &mut entry.fin_from_client
+                    &mut counters.fin_from_client
                 } else {
-                    &mut entry.fin_from_server
+                    &mut counters.fin_from_server
                 }) = true;
             }
             let reason = if flags & tcp_flags::RST != 0 {
                 Some(EndReason::Rst)
-            } else if entry.fin_from_client && entry.fin_from_server {
+            } else if counters.fin_from_client && counters.fin_from_server {
                 Some(EndReason::Fin)
             } else {
                 None
             };
-            if let (Some(reason), None) = (reason, entry.closing) {
-                entry.closing = Some(reason);
+            if let (Some(reason), None) = (reason, counters.closing) {
+                counters.closing = Some(reason);
                 self.closing.push_back((
                     key,
                     now.saturating_add(millis(self.config.tcp_close_linger)),
@@ -630,17 +738,30 @@ impl<'d> Tracker<'d> {
     /// Ends every remaining flow with [`EndReason::CaptureEnd`] (giving up detection where it
     /// is not final). Their records are in [`Tracker::drain_events`].
     pub fn finish(&mut self) {
-        while let Some(key) = self.flows.front().map(|(k, _)| *k) {
+        self.finish_some(usize::MAX);
+    }
+
+    /// Ends at most `max` of the remaining flows, the least recently active first, as
+    /// [`finish`](Tracker::finish) does; returns how many flows remain. A table of any size
+    /// then ends in bounded memory: drain the events between calls.
+    pub fn finish_some(&mut self, max: usize) -> usize {
+        for _ in 0..max {
+            let Some(key) = self.flows.front().map(|(k, _)| *k) else {
+                break;
+            };
             self.end(&key, Some(EndReason::CaptureEnd));
         }
-        self.closing.clear();
+        if self.flows.is_empty() {
+            self.closing.clear();
+        }
+        self.flows.len()
     }
 
     /// Ends idle flows and closed TCP flows whose linger has passed.
     fn expire(&mut self, now: u64) {
         if let Some(idle) = self.config.idle_timeout.map(millis) {
             while let Some((key, entry)) = self.flows.front() {
-                if entry.record.last_seen_ms.saturating_add(idle) >= now {
+                if entry.counters.last_seen_ms.saturating_add(idle) >= now {
                     break;
                 }
                 let key = *key;
@@ -662,42 +783,44 @@ impl<'d> Tracker<'d> {
         let Some(entry) = self.flows.get(key) else {
             return;
         };
-        let Some(reason) = reason.or(entry.closing) else {
+        let Some(reason) = reason.or(entry.counters.closing) else {
             return;
         };
         let mut entry = self.flows.remove(key).expect("present");
-        if let Some(mut flow) = entry.ndpi.take() {
+        if let Stage::Detecting(flow) = &mut entry.stage {
             flow.give_up();
             self.stats.flows_guessed += u64::from(flow.was_guessed());
-            entry.record.take_classification(&flow);
-            self.events
-                .push(FlowEvent::Classified(entry.record.clone()));
+            let record = entry.classify(key);
+            self.events.push(FlowEvent::Classified(record));
         }
-        entry.record.end_reason = Some(reason);
+        let Stage::Classified(classified) = entry.stage else {
+            unreachable!("classified above");
+        };
+        let mut record = entry.counters.record(key, Some(*classified));
+        record.end_reason = Some(reason);
         self.stats.flows_ended[reason] += 1;
-        self.events.push(FlowEvent::Ended(entry.record));
+        self.events.push(FlowEvent::Ended(record));
     }
 }
 
-/// The record as it stands, with the classification so far for flows still in detection.
-fn snapshot(entry: &Entry<'_>) -> FlowRecord {
-    let mut record = entry.record.clone();
-    if let Some(flow) = &entry.ndpi {
-        record.take_classification(flow);
-    }
-    record
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn new_record(packet: &Packet<'_>, now: u64, local: &[Cidr]) -> FlowRecord {
-    let tuple = FlowTuple {
-        l4_proto: L4Proto(packet.l4_proto),
-        cli_ip: packet.src,
-        cli_port: packet.src_port,
-        srv_ip: packet.dst,
-        srv_port: packet.dst_port,
-        vlan_id: packet.vlan_id,
-    };
-    let mut record = FlowRecord::new(tuple, now);
-    record.direction = direction(local, packet.src, packet.dst);
-    record
+    /// What a flow in detection costs besides nDPI's state: the entry, its key and the map's
+    /// two links make one 160-byte block (a size class of common allocators: mimalloc's, and
+    /// glibc's with its 8-byte header).
+    #[test]
+    fn a_table_entry_stays_small() {
+        let node = std::mem::size_of::<(FlowKey, Entry<'_>)>() + 2 * std::mem::size_of::<usize>();
+        assert!(node <= 160, "{node} bytes per entry");
+
+        eprintln!(
+            "entry {} bytes, stage {}, key {}, node {node}; record {}",
+            std::mem::size_of::<Entry<'_>>(),
+            std::mem::size_of::<Stage<'_>>(),
+            std::mem::size_of::<FlowKey>(),
+            std::mem::size_of::<FlowRecord>()
+        );
+    }
 }

@@ -39,6 +39,29 @@ fn the_project_capture_reads_whole() {
 }
 
 #[test]
+fn a_mapped_files_frames_outlive_their_read_through_its_shared_map() {
+    let mut capture = Capture::open_file(loopback_pcap()).unwrap();
+    let map = capture.shared_map().expect("a regular file is mapped");
+    let mut places = Vec::new();
+    while let Next::Frame(frame) = capture.next_frame().unwrap() {
+        let range = map.range_of(frame.data).expect("the frame lies in the map");
+        assert_eq!(&map[range.clone()], frame.data);
+        places.push((range, frame.data.to_vec()));
+    }
+    drop(capture);
+    assert!(places.len() > 10);
+    // Read again after the capture is gone: the map keeps them.
+    for (range, bytes) in &places {
+        assert_eq!(&map[range.clone()], &bytes[..]);
+    }
+    assert_eq!(map.range_of(&places[0].1), None, "a copy is not in the map");
+
+    let bytes = std::fs::read(loopback_pcap()).unwrap();
+    let stream = Capture::from_reader("a stream", std::io::Cursor::new(bytes)).unwrap();
+    assert!(stream.shared_map().is_none(), "a stream's buffer is reused");
+}
+
+#[test]
 fn a_missing_file_is_named() {
     let err = Capture::open_file("/nonexistent/trace.pcap").unwrap_err();
     assert!(err.to_string().contains("/nonexistent/trace.pcap"), "{err}");

@@ -199,7 +199,7 @@ fn render(detector: &Detector, r: &FlowRecord) -> Line {
     };
     put("Confidence", Some(r.confidence.name().to_owned()));
     if r.category != "Unspecified" {
-        put("cat", Some(r.category.clone()));
+        put("cat", Some(r.category.to_string()));
     }
     if !r.risks.is_empty() {
         put(

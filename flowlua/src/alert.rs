@@ -70,8 +70,8 @@ pub struct Alert {
     pub first_seen_ms: u64,
     /// The flow's last packet when the alert was raised, milliseconds since the Unix epoch.
     pub last_seen_ms: u64,
-    /// nDPI's protocol name for the flow.
-    pub l7_proto_name: String,
+    /// nDPI's protocol name for the flow (shared with its record; serialized as the string).
+    pub l7_proto_name: ndpi::Name,
 }
 
 impl Alert {

@@ -25,7 +25,7 @@ pub(crate) fn install(lua: &Lua, ctx: &Rc<Context>, tables: &Rc<Tables>) -> mlua
     set("srv", address(lua, ctx, &names, |r| r.tuple.srv_ip)?)?;
     set(
         "l7_proto_name",
-        value(lua, ctx, |r| r.l7_proto_name.clone())?,
+        value(lua, ctx, |r| r.l7_proto_name.to_string())?,
     )?;
     set("direction", value(lua, ctx, |r| r.direction.as_str())?)?;
     set("http", table(lua, ctx, tables, Tables::http)?)?;

@@ -9,6 +9,8 @@ pub fn generate(library: &Library) -> Result<(), String> {
     let mut builder = bindgen::Builder::default()
         .header("wrapper.h")
         .allowlist_function("ndpi_.*")
+        // The allocator hooks (set_ndpi_malloc, set_ndpi_free, set_ndpi_flow_malloc, ...).
+        .allowlist_function("set_ndpi_.*")
         .allowlist_type("ndpi_.*")
         .allowlist_var("NDPI_.*")
         .allowlist_var("MAX_NUM_TLS_SIGNATURE_BLOCKS|MAX_DEFAULT_PORTS")

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 
@@ -30,7 +31,8 @@ pub(super) enum Input {
 /// A whole regular file, memory-mapped: `at` is where the next record starts, the pages
 /// before `released` were handed back.
 pub(super) struct Mapped {
-    map: Mmap,
+    /// Shared with the [`SharedMap`]s handed out: frames lent from it may outlive their read.
+    map: Arc<Mmap>,
     at: usize,
     released: usize,
 }
@@ -40,7 +42,13 @@ impl Mapped {
     /// memory until unmapped, so a whole file read to its end would; handed back, they stay in
     /// the page cache.
     fn release_read_pages(&mut self) {
-        let end = self.at / STEP * STEP;
+        // With the map shared, frames read lately may still be on their way to another thread:
+        // one more step stays mapped behind the reader, so that they rarely fault it back in.
+        let lag = match Arc::strong_count(&self.map) {
+            1 => 0,
+            _ => STEP,
+        };
+        let end = (self.at.saturating_sub(lag)) / STEP * STEP;
         if end > self.released {
             // SAFETY: the map is shared and read-only (`Mmap::map`): MADV_DONTNEED only drops
             // its page table entries, and a later access would read the same bytes from the
@@ -99,7 +107,7 @@ impl Input {
         // Read-ahead hint only: its failure changes nothing else.
         let _ = map.advise(Advice::Sequential);
         Ok(Input::Mapped(Mapped {
-            map,
+            map: Arc::new(map),
             at: 0,
             released: 0,
         }))
@@ -211,6 +219,37 @@ impl From<FileError> for ReadError {
     }
 }
 
+/// The bytes of a memory-mapped capture file, shared: see
+/// [`Capture::shared_map`](crate::Capture::shared_map).
+#[derive(Clone)]
+pub struct SharedMap(Arc<Mmap>);
+
+impl SharedMap {
+    /// Where `bytes` (a frame of this file, or part of one) lie in the file: `bytes` is
+    /// `&self[range]`. `None` for bytes from elsewhere.
+    pub fn range_of(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
+        let start = (bytes.as_ptr() as usize).checked_sub(self.0.as_ptr() as usize)?;
+        let end = start.checked_add(bytes.len())?;
+        (end <= self.0.len()).then_some(start..end)
+    }
+}
+
+impl std::ops::Deref for SharedMap {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SharedMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedMap")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
 /// A pcap or pcapng file being read.
 pub(super) struct FileReader {
     input: Input,
@@ -269,6 +308,14 @@ impl FileReader {
     pub fn link_type(&self) -> Result<LinkType, i32> {
         let (dlt, link) = self.format.first().unwrap_or((-1, None));
         link.ok_or(dlt)
+    }
+
+    /// The map, when the file is memory-mapped.
+    pub fn shared_map(&self) -> Option<SharedMap> {
+        match &self.input {
+            Input::Mapped(mapped) => Some(SharedMap(Arc::clone(&mapped.map))),
+            Input::Stream(_) => None,
+        }
     }
 
     /// Keeps only the frames that match `expr` from now on.

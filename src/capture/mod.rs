@@ -20,6 +20,7 @@ mod filter;
 mod format;
 mod live;
 
+pub use file::SharedMap;
 use file::{FileReader, Input, ReadError};
 pub use live::{CaptureStats, LiveOptions};
 
@@ -146,6 +147,18 @@ impl Capture {
     /// support it.
     pub fn link_type(&self) -> Result<LinkType, i32> {
         self.link
+    }
+
+    /// The memory map of a file's bytes, shared: every frame this capture lends lies inside it
+    /// ([`SharedMap::range_of`] says where), and stays readable for as long as a `SharedMap`
+    /// lives, after the next read and even after the capture is dropped. With it, a frame's
+    /// bytes can go to another thread by reference instead of by copy. `None` for standard
+    /// input, pipes and live captures, whose buffers are reused from one read to the next.
+    pub fn shared_map(&self) -> Option<SharedMap> {
+        match &self.handle {
+            Handle::File(reader) => reader.shared_map(),
+            Handle::Live(..) => None,
+        }
     }
 
     /// Frames read so far.

@@ -159,6 +159,11 @@ pub(crate) fn protocol_to_raw(protocol: Protocol) -> sys::ndpi_protocol {
     }
 }
 
+/// 4.10 allocates and frees every rule's memory through its own hooks.
+pub(crate) fn protocols_file_mixes_allocators(_path: &std::path::Path) -> bool {
+    false
+}
+
 /// The protocols whose flows carry HTTP metadata (`flow->http`), as nDPI's reader reads it.
 pub(crate) const HTTP_PROTOCOLS: [ProtocolId; 3] = [
     ProtocolId::HTTP,

@@ -114,6 +114,23 @@ pub(crate) fn protocol_to_raw(protocol: Protocol) -> sys::ndpi_protocol {
     }
 }
 
+/// Whether nDPI would free memory of this protocols file's rules with the wrong allocator: 4.2
+/// copies the DN of a `trusted_issuer_dn` rule with libc's `strdup` (`ndpi_add_trusted_issuer_dn`)
+/// and frees it with `ndpi_free` when the module exits. A rule is one line, not a `#` comment,
+/// without `@`, whose first `:`-separated word is `trusted_issuer_dn` (as `ndpi_handle_rule`
+/// reads it). A file that cannot be read has none (its loading fails anyway).
+pub(crate) fn protocols_file_mixes_allocators(path: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read(path) else {
+        return false;
+    };
+    text.split(|b| *b == b'\n').any(|line| {
+        let rule_type = line.split(|b| *b == b':').find(|word| !word.is_empty());
+        !line.starts_with(b"#")
+            && !line.contains(&b'@')
+            && rule_type == Some(&b"trusted_issuer_dn"[..])
+    })
+}
+
 /// The protocols whose flows carry HTTP metadata (`flow->http`), as nDPI's reader reads it.
 pub(crate) const HTTP_PROTOCOLS: [ProtocolId; 1] = [ProtocolId::HTTP];
 

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use flowlua::Engine;
 use ndpi::{
     decode, Capture, CaptureStats, DecodeOptions, Detector, DropReason, Frame, Next, Packet,
+    SharedMap,
 };
 use rustc_hash::FxHasher;
 
@@ -77,15 +78,21 @@ pub fn run(
 
 /// Where the reader puts frames.
 trait Dispatch {
-    /// One frame, as read; `clock_ms` is the capture's latest time before it.
-    fn frame(&mut self, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal>;
+    /// One frame, as read, and the memory map it lies in (a mapped file's); `clock_ms` is the
+    /// capture's latest time before it.
+    fn frame(
+        &mut self,
+        frame: Frame<'_>,
+        map: Option<&SharedMap>,
+        clock_ms: u64,
+    ) -> Result<(), Fatal>;
     /// Moves every tracker's clock to `clock_ms` (ending the flows idle or done lingering by
     /// then), hands over whatever waits (a batch not yet full) and publishes the counters.
     fn flush(&mut self, clock_ms: u64) -> Result<(), Fatal>;
 }
 
 impl Dispatch for Worker<'_> {
-    fn frame(&mut self, frame: Frame<'_>, _clock_ms: u64) -> Result<(), Fatal> {
+    fn frame(&mut self, frame: Frame<'_>, _: Option<&SharedMap>, _: u64) -> Result<(), Fatal> {
         // The only tracker sees every frame: its own clock is the capture's.
         self.process(frame)?;
         self.drain();
@@ -127,7 +134,7 @@ fn read(
             break Ok(());
         }
         match source.next_frame() {
-            Ok(Read::Frame(frame)) => {
+            Ok(Read::Frame(frame, map)) => {
                 let time = frame.time_ms.max(clock_ms);
                 let first = report.span_ms.map_or(time, |(first, _)| first);
                 if span_limit.is_some_and(|limit| time - first >= limit) {
@@ -136,7 +143,7 @@ fn read(
                 report.span_ms = Some((first, time));
                 let before = std::mem::replace(&mut clock_ms, time);
                 report.frames_read += 1;
-                if let Err(e) = dispatch.frame(frame, before) {
+                if let Err(e) = dispatch.frame(frame, map, before) {
                     break Err(e);
                 }
             }
@@ -183,10 +190,14 @@ fn wall_clock_ms() -> u64 {
 }
 
 /// Frames decoded by the reader, on their way to one worker: each packet's header fields and
-/// its L3 bytes, copied out of libpcap's buffer (the worker does not decode them again).
+/// where its L3 bytes are. Those of a memory-mapped file stay in the map, which the batch
+/// shares (the worker reads them there: no copy); those of a stream or a live capture, whose
+/// buffer the next read reuses, are copied into the batch. The worker does not decode again.
 #[derive(Default)]
 struct Batch {
-    /// The L3 bytes of the packets, one after the other.
+    /// The file the frames' bytes lie in; `None`: they are in `bytes`.
+    map: Option<SharedMap>,
+    /// The copied L3 bytes of the packets, one after the other.
     bytes: Vec<u8>,
     frames: Vec<FrameMeta>,
     /// The capture's clock after the frames (0: none given): the worker's tracker moves to it,
@@ -195,12 +206,30 @@ struct Batch {
     clock_ms: u64,
 }
 
+impl Batch {
+    /// Whether a packet lying in `map` (or copied: `None`) may join the batch (which then
+    /// takes `map` if it has no frame yet).
+    fn takes(&self, map: Option<&SharedMap>) -> bool {
+        match (&self.map, map) {
+            _ if self.frames.is_empty() => true,
+            (None, None) => true,
+            // A live map is one allocation: the same start is the same map.
+            (Some(held), Some(map)) => held.as_ptr() == map.as_ptr(),
+            _ => false,
+        }
+    }
+
+    /// The bytes the frames' `l3` ranges index.
+    fn bytes(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&self.bytes)
+    }
+}
+
 struct FrameMeta {
-    /// The packet's header fields, its `l3` empty (its bytes are in the batch); or why the frame
-    /// did not decode.
+    /// The packet's header fields, its `l3` empty (see `l3`); or why the frame did not decode.
     packet: Result<Packet<'static>, DropReason>,
-    /// Length of the packet's L3 bytes in the batch.
-    len: u32,
+    /// Where the packet's L3 bytes are in the batch's map or bytes.
+    l3: std::ops::Range<usize>,
     wire_len: u32,
     /// As captured: the worker's tracker clamps it.
     time_ms: u64,
@@ -255,7 +284,12 @@ impl Shards {
 }
 
 impl Dispatch for Shards {
-    fn frame(&mut self, frame: Frame<'_>, clock_ms: u64) -> Result<(), Fatal> {
+    fn frame(
+        &mut self,
+        frame: Frame<'_>,
+        map: Option<&SharedMap>,
+        clock_ms: u64,
+    ) -> Result<(), Fatal> {
         // Decoded once, here: the shard depends on the packet, and the worker takes it as is.
         // A frame of a link type the decoder does not handle (an interface of a pcapng file)
         // is dropped as the tracker would drop it.
@@ -264,17 +298,34 @@ impl Dispatch for Shards {
             None => Err(DropReason::UnsupportedLinkType),
         };
         let shard = self.shard(&decoded);
-        let batch = &mut self.pending[shard];
-        let (packet, len) = match decoded {
+        let (packet, l3) = match decoded {
             Ok(packet) => {
-                batch.bytes.extend_from_slice(packet.l3);
-                (Ok(packet.with_l3(&[])), packet.l3.len() as u32)
+                // A mapped file's bytes by reference; the others are copied.
+                let in_map = map.and_then(|map| Some((map, map.range_of(packet.l3)?)));
+                let wanted = in_map.as_ref().map(|(map, _)| *map);
+                if !self.pending[shard].takes(wanted) {
+                    self.send(shard)?;
+                }
+                let batch = &mut self.pending[shard];
+                if batch.frames.is_empty() {
+                    batch.map = wanted.cloned();
+                }
+                let l3 = match in_map {
+                    Some((_, range)) => range,
+                    None => {
+                        let start = batch.bytes.len();
+                        batch.bytes.extend_from_slice(packet.l3);
+                        start..batch.bytes.len()
+                    }
+                };
+                (Ok(packet.with_l3(&[])), l3)
             }
-            Err(reason) => (Err(reason), 0),
+            Err(reason) => (Err(reason), 0..0),
         };
+        let batch = &mut self.pending[shard];
         batch.frames.push(FrameMeta {
             packet,
-            len,
+            l3,
             wire_len: frame.wire_len,
             time_ms: frame.time_ms,
             clock_ms,
@@ -352,22 +403,21 @@ fn work(
     let engine = setup.load_checks()?;
     let mut worker = Worker::new(&detector, setup, engine, sink, counters);
     for mut batch in batches {
-        let mut start = 0;
+        let bytes = batch.bytes();
         for frame in &batch.frames {
-            let end = start + frame.len as usize;
             worker.advance_to(frame.clock_ms);
             match &frame.packet {
                 Ok(packet) => {
-                    let packet = packet.with_l3(&batch.bytes[start..end]);
+                    let packet = packet.with_l3(&bytes[frame.l3.clone()]);
                     worker.process_packet(&packet, frame.wire_len, frame.time_ms)?;
                 }
                 Err(reason) => worker.count_dropped(*reason, frame.wire_len, frame.time_ms),
             }
-            start = end;
         }
         worker.advance_to(batch.clock_ms);
         worker.drain();
         worker.publish();
+        batch.map = None;
         batch.bytes.clear();
         batch.frames.clear();
         batch.clock_ms = 0;

@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use ndpi::{Capture, CaptureStats, Error, Frame, LinkType, Next};
+use ndpi::{Capture, CaptureStats, Error, Frame, LinkType, Next, SharedMap};
 
 use crate::args::Args;
 
 /// The result of one read.
 pub enum Read<'a> {
-    /// A frame (with the link type of its capture, or of its interface in a pcapng file).
-    Frame(Frame<'a>),
+    /// A frame (with the link type of its capture, or of its interface in a pcapng file), and
+    /// the memory map it lies in when its file is mapped: then its bytes can be handed on by
+    /// reference.
+    Frame(Frame<'a>, Option<&'a SharedMap>),
     /// A live capture had no frame for a while (time to check the stop conditions).
     Idle,
     /// No frames left.
@@ -76,6 +78,7 @@ impl Source {
         let capture = reopen(&first, kept, filter.as_deref())?;
         Ok(Source {
             input: Input::Files(Files {
+                map: capture.shared_map(),
                 capture,
                 rest,
                 filter,
@@ -115,7 +118,7 @@ impl Source {
         match &mut self.input {
             Input::Files(files) => files.next_frame(),
             Input::Live(capture, _) => Ok(match capture.next_frame()? {
-                Next::Frame(frame) => Read::Frame(frame),
+                Next::Frame(frame) => Read::Frame(frame, None),
                 Next::Timeout => Read::Idle,
                 Next::End => Read::End,
             }),
@@ -211,6 +214,8 @@ fn join(
 /// The file being read and those still to come.
 struct Files {
     capture: Capture,
+    /// The current file's memory map, if it is mapped.
+    map: Option<SharedMap>,
     /// The files still to read, with their sizes (and standard input's capture, kept open).
     rest: std::vec::IntoIter<(PathBuf, u64, Option<Capture>)>,
     filter: Option<String>,
@@ -233,12 +238,13 @@ impl Files {
                 return Ok(Read::End);
             };
             self.capture = reopen(&path, kept, self.filter.as_deref())?;
+            self.map = self.capture.shared_map();
             self.size = size;
         }
         Ok(match self.capture.next_frame()? {
             Next::Frame(frame) => {
                 self.read += 16 + frame.data.len() as u64;
-                Read::Frame(frame)
+                Read::Frame(frame, self.map.as_ref())
             }
             Next::Timeout => Read::Idle,
             // The next call opens the next file.

@@ -156,8 +156,12 @@ impl<'a> Worker<'a> {
 
     /// Ends every flow (end_reason capture_end) and hands in the report.
     pub fn finish(mut self) -> WorkerReport {
-        self.tracker.finish();
-        self.drain();
+        // A few thousand flows at a time, written as they end: the end of a capture with many
+        // flows open then needs no memory for all their records at once.
+        while self.tracker.active_flows() > 0 {
+            self.tracker.finish_some(4096);
+            self.drain();
+        }
         self.publish();
         let mut report = self.report;
         report.stats = self.tracker.stats().clone();
