@@ -214,6 +214,15 @@ impl Live {
     }
 }
 
+/// The host's count of retransmitted TCP segments (`RetransSegs` of /proc/net/snmp).
+fn tcp_retransmitted_segments() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").expect("/proc/net/snmp is readable");
+    let mut tcp = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let (names, values) = (tcp.next().unwrap(), tcp.next().unwrap());
+    let column = names.split(' ').position(|n| n == "RetransSegs").unwrap();
+    values.split(' ').nth(column).unwrap().parse().unwrap()
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -349,6 +358,7 @@ fn live_download_of_3_mb_with_default_options() {
         &live.servers.filter,
         live.dir.path().join("download.jsonl"),
     );
+    let retransmitted_before = tcp_retransmitted_segments();
     let printed = live.servers.run(
         "curl -q --noproxy '*' -sS --max-time 30 -o /dev/null -H 'Host: demo.example' \
          -w 'GOT %{http_code} %{size_download} %{size_header}\\n' \
@@ -361,6 +371,7 @@ fn live_download_of_3_mb_with_default_options() {
     let got: Vec<u64> = got.split(' ').map(|n| n.parse().unwrap()).collect();
     assert_eq!(got[..2], [200, 3 << 20], "{printed:?}");
     let received = got[1] + got[2];
+    let retransmitted = tcp_retransmitted_segments() - retransmitted_before;
     std::thread::sleep(Duration::from_millis(500));
     let (summary, lines) = classify.interrupt();
     drop(live);
@@ -371,12 +382,16 @@ fn live_download_of_3_mb_with_default_options() {
         .find(|f| f["http"]["url"] == "demo.example/3mb.bin")
         .unwrap_or_else(|| panic!("no download flow in {flows:#?}"));
     // Every frame whole: the server's bytes on the wire are what curl received plus the
-    // frames' headers (66 bytes a frame on lo, frames of up to 64 KiB).
+    // frames' headers (66 bytes a frame on lo, frames of up to 64 KiB), plus whatever TCP sent
+    // again: even lo retransmits now and then on a loaded machine (the host's counter, so
+    // another program's retransmissions only widen the bound).
     let bytes = download["srv2cli_bytes"].as_u64().unwrap();
+    let resent = retransmitted * (65_535 + 66);
     assert!(bytes >= 3_000_000, "{download}");
     assert!(
-        (received..=received + received / 50).contains(&bytes),
-        "server to client: {bytes} bytes on the wire for {received} bytes received\n{download}"
+        (received..=received + received / 50 + resent).contains(&bytes),
+        "server to client: {bytes} bytes on the wire for {received} bytes received \
+         ({retransmitted} segments retransmitted meanwhile)\n{download}"
     );
     assert!(!summary.contains("malformed_ip"), "{summary}");
     assert!(
