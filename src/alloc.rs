@@ -36,7 +36,8 @@ static CHOICE: Mutex<Option<NdpiAllocator>> = Mutex::new(None);
 ///
 /// Calling it again is harmless. Calling it after nDPI started allocating (a module or global
 /// context was made, even if it is gone since) returns [`Error::AllocatorSettled`] and changes
-/// nothing: memory nDPI got from libc must go back to libc.
+/// nothing: memory nDPI got from libc must go back to libc. What a program makes through
+/// [`sys`](crate::sys) directly is not seen here: make nothing there before this call.
 ///
 /// Each allocation carries a 16-byte header with its size, since nDPI's `free` hook gets none
 /// and Rust's allocator needs it. nDPI 4.2 copies the DN of each `trusted_issuer_dn` rule of a

@@ -20,6 +20,14 @@
 //!   (standard input and pipes through a buffer), and live interfaces through libpcap;
 //!   [`classify_file`] runs a whole file through a tracker, yielding its events as it reads.
 //!
+//! # Memory
+//! - [`use_rust_allocator`], called first thing, makes nDPI allocate through the program's
+//!   Rust global allocator (mimalloc, jemalloc, ...) instead of libc's `malloc`; after the
+//!   first [`Detector`] it is an error, never a change of allocators.
+//! - A flow in detection costs nDPI's flow state, from its detector's pool of exact-size
+//!   slots, and about 180 bytes of the [`Tracker`]'s; packets of a flow, in detection or
+//!   classified, allocate nothing. A record's protocol and category are shared [`Name`]s.
+//!
 //! # Example: every flow of a capture
 //! [`classify_file`] does all of this in one call (an iterator of the events); spelled out:
 //! ```
@@ -84,7 +92,9 @@
 //!
 //! # Threads
 //! [`Detector`] is `Send` but not `Sync`: nDPI updates the module while classifying. Run one
-//! detector (and its tracker) per thread and shard flows between them.
+//! detector (and its tracker) per thread and shard flows between them. A reading thread can
+//! hand a file's frames to them by reference: [`Capture::shared_map`] shares the file's memory
+//! map, in which every frame lies ([`SharedMap::range_of`]).
 //!
 //! # Build
 //! By default nDPI 4.2 is compiled from the pinned, checksum-verified source and linked

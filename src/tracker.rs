@@ -478,8 +478,9 @@ type Table<'d> = LinkedHashMap<FlowKey, Entry<'d>, BuildHasherDefault<FxHasher>>
 /// Memory: a flow still in detection costs nDPI's flow state (688 bytes in nDPI 4.2, 1,088
 /// in 4.10, from the detector's pool) and about 180 bytes of the table's (the entry with its
 /// key and links, 160 bytes, and the map's share). A classified flow frees nDPI's state and
-/// keeps its record (about 330 bytes, plus the strings of its metadata). Packets of a flow
-/// allocate nothing, whether it is in detection or classified; events allocate their records.
+/// keeps its record (a boxed `FlowRecord`, 248 bytes, plus its metadata's strings). Packets of
+/// a flow allocate nothing, whether it is in detection or classified; events allocate their
+/// records.
 pub struct Tracker<'d> {
     detector: &'d Detector,
     config: TrackerConfig,

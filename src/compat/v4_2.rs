@@ -284,3 +284,28 @@ pub(crate) fn quic_version_name(_version: u32) -> Option<String> {
 pub(crate) fn http_filename(_flow: &sys::ndpi_flow_struct) -> *const c_char {
     ptr::null()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::protocols_file_mixes_allocators;
+
+    #[test]
+    fn trusted_issuer_rules_are_found_as_ndpi_reads_them() {
+        let dir = std::env::temp_dir().join(format!("ndpi-protos-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases: [(&str, bool); 5] = [
+            ("tcp:81@HTTP_81\ntrusted_issuer_dn:\"CN=x, O=y\"\n", true),
+            (":trusted_issuer_dn:CN=x\n", true),
+            ("# trusted_issuer_dn:CN=x\nhost:\"a.b\"@AB\n", false),
+            ("trusted_issuer_dn:E=a@b.c\n", false),
+            ("ip_risk_mask:192.168.1.0/24=0\n", false),
+        ];
+        for (i, (text, mixes)) in cases.into_iter().enumerate() {
+            let path = dir.join(format!("protos-{i}.txt"));
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(protocols_file_mixes_allocators(&path), mixes, "{text:?}");
+        }
+        assert!(!protocols_file_mixes_allocators(&dir.join("missing.txt")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
