@@ -129,7 +129,7 @@ mod tracker;
 
 pub use alloc::{ndpi_allocator, use_rust_allocator, NdpiAllocator};
 #[cfg(feature = "capture")]
-pub use capture::{Capture, CaptureStats, LiveOptions, Next, SharedMap};
+pub use capture::{Capture, CaptureStats, LiveOptions, MapLease, Next, SharedMap};
 pub use decode::{decode, tcp_flags, DecodeOptions, DropReason, LinkType, Packet, Tunnel};
 pub use detector::{Detector, DetectorBuilder, GlobalContext};
 pub use error::Error;

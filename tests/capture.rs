@@ -661,8 +661,9 @@ fn rss_file_kib() -> u64 {
 
 /// A mapped file's pages are handed back as they are read: reading 96 MiB leaves a window of
 /// it resident, not the whole file (pages mapped count in the resident memory until unmapped).
+/// A lease keeps the pages from its offset on until it is dropped.
 #[test]
-fn a_large_file_stays_resident_only_around_the_reader() {
+fn a_large_file_stays_resident_only_around_the_reader_and_its_leases() {
     let records = loopback_records();
     let copies: Vec<_> = std::iter::repeat_n(&records, 96 * 1024 * 1024 / 20_000 + 1)
         .flatten()
@@ -672,20 +673,41 @@ fn a_large_file_stays_resident_only_around_the_reader() {
     assert!(bytes.len() > 96 << 20);
     let path = scratch("large.pcap", &bytes);
     drop(bytes);
-    let before = rss_file_kib();
-    let mut capture = Capture::open_file(&path).unwrap();
-    let (mut frames, mut peak) = (0, 0);
-    while let Next::Frame(frame) = capture.next_frame().unwrap() {
-        // Touch the frame, as a decoder would.
-        assert!(!frame.data.is_empty());
-        frames += 1;
-        if frames % 10_000 == 0 {
-            peak = peak.max(rss_file_kib());
+    // Reads the file, touching every frame as a decoder would; with `lease_at`, leases the
+    // map from that frame on. Returns the most of the file seen resident, and what stays
+    // resident once the lease is dropped and the reader has moved on.
+    let read = |lease_at: Option<usize>| {
+        let before = rss_file_kib();
+        let mut capture = Capture::open_file(&path).unwrap();
+        let map = capture.shared_map().unwrap();
+        let (mut frames, mut peak, mut lease) = (0, 0, None);
+        while let Next::Frame(frame) = capture.next_frame().unwrap() {
+            assert!(!frame.data.is_empty());
+            if lease_at == Some(frames) {
+                lease = Some(map.lease(map.range_of(frame.data).unwrap().start));
+            }
+            frames += 1;
+            if frames % 10_000 == 0 {
+                peak = peak.max(rss_file_kib());
+            }
         }
-    }
-    assert_eq!(frames, copies.len());
-    let grown = peak.saturating_sub(before);
+        assert_eq!(frames, copies.len());
+        drop(lease);
+        assert!(matches!(capture.next_frame().unwrap(), Next::End));
+        let after = rss_file_kib().saturating_sub(before);
+        (peak.saturating_sub(before), after)
+    };
+    let (grown, _) = read(None);
     assert!(grown < 40 << 10, "{grown} KiB of the file stayed resident");
+    let (grown, after) = read(Some(copies.len() / 3));
+    assert!(
+        grown > 56 << 10,
+        "{grown} KiB resident: the lease did not hold its pages"
+    );
+    assert!(
+        after < 16 << 10,
+        "{after} KiB still resident after the lease was dropped"
+    );
     std::fs::remove_file(&path).unwrap();
 }
 

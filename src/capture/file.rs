@@ -3,9 +3,11 @@
 //! read into a buffer that is refilled as records are consumed. Both go through the same
 //! parser ([`Format`]), so they read the same frames and fail the same way.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use memmap2::{Advice, Mmap, UncheckedAdvice};
 
@@ -32,38 +34,63 @@ pub(super) enum Input {
 /// before `released` were handed back.
 pub(super) struct Mapped {
     /// Shared with the [`SharedMap`]s handed out: frames lent from it may outlive their read.
-    map: Arc<Mmap>,
+    map: Arc<Leased>,
     at: usize,
     released: usize,
+    /// A lease holds back the pages `at` has passed: nothing to release until one is dropped.
+    held_back: bool,
+}
+
+/// The map, and the leases that keep parts of it mapped ([`SharedMap::lease`]).
+struct Leased {
+    map: Mmap,
+    /// How many leases start at each offset.
+    leases: Mutex<BTreeMap<usize, usize>>,
+    /// Set when a lease is dropped.
+    lease_dropped: AtomicBool,
+}
+
+impl Leased {
+    fn leases(&self) -> MutexGuard<'_, BTreeMap<usize, usize>> {
+        // The map of counts is never left half-changed: a panic elsewhere cannot spoil it.
+        self.leases
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Mapped {
-    /// Unmaps the pages read, in whole steps. Mapped pages count in the process's resident
-    /// memory until unmapped, so a whole file read to its end would; handed back, they stay in
-    /// the page cache.
+    /// Unmaps the pages read, in whole steps, up to the oldest lease. Mapped pages count in
+    /// the process's resident memory until unmapped, so a whole file read to its end would;
+    /// handed back, they stay in the page cache.
     fn release_read_pages(&mut self) {
-        // With the map shared, frames read lately may still be on their way to another thread:
-        // one more step stays mapped behind the reader, so that they rarely fault it back in.
-        let lag = match Arc::strong_count(&self.map) {
-            1 => 0,
-            _ => STEP,
-        };
-        let end = (self.at.saturating_sub(lag)) / STEP * STEP;
-        if end > self.released {
-            // SAFETY: the map is shared and read-only (`Mmap::map`): MADV_DONTNEED only drops
-            // its page table entries, and a later access would read the same bytes from the
-            // page cache again (madvise(2)), so no slice of it can change. The range is within
-            // the map, and page-aligned (the map starts on a page, the step is a multiple of
-            // every page size).
-            let _ = unsafe {
-                self.map.unchecked_advise_range(
-                    UncheckedAdvice::DontNeed,
-                    self.released,
-                    end - self.released,
-                )
-            };
-            self.released = end;
+        let mut end = self.at / STEP * STEP;
+        let dropped = &self.map.lease_dropped;
+        if end <= self.released || self.held_back && !dropped.load(Ordering::Relaxed) {
+            return;
         }
+        // Cleared before the leases are read: a lease dropped after that is seen next time.
+        dropped.store(false, Ordering::Relaxed);
+        if let Some((&oldest, _)) = self.map.leases().first_key_value() {
+            end = end.min(oldest / STEP * STEP);
+        }
+        self.held_back = end <= self.released;
+        if self.held_back {
+            return;
+        }
+        // SAFETY: the map is shared and read-only (`Mmap::map`): MADV_DONTNEED only drops its
+        // page table entries, and a later access would read the same bytes from the page
+        // cache again (madvise(2)), so no slice of it can change. The range is within the
+        // map, and page-aligned (the map starts on a page, the step is a multiple of every
+        // page size).
+        let _ = unsafe {
+            self.map.map.unchecked_advise_range(
+                UncheckedAdvice::DontNeed,
+                self.released,
+                end - self.released,
+            )
+        };
+        self.released = end;
     }
 
     /// Asks the CPU to bring the start of the next record into its cache while the caller
@@ -72,7 +99,7 @@ impl Mapped {
     /// took 8% off its wall time there (prefetching every byte ahead did less: most payload
     /// bytes are never read).
     fn prefetch_next(&self) {
-        let next = self.map.get(self.at..).unwrap_or_default();
+        let next = self.map.map.get(self.at..).unwrap_or_default();
         #[cfg(target_arch = "x86_64")]
         for line in next.iter().take(PREFETCH).step_by(64) {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -107,9 +134,14 @@ impl Input {
         // Read-ahead hint only: its failure changes nothing else.
         let _ = map.advise(Advice::Sequential);
         Ok(Input::Mapped(Mapped {
-            map: Arc::new(map),
+            map: Arc::new(Leased {
+                map,
+                leases: Mutex::default(),
+                lease_dropped: AtomicBool::new(false),
+            }),
             at: 0,
             released: 0,
+            held_back: false,
         }))
     }
 
@@ -128,7 +160,7 @@ impl Input {
     /// The bytes read but not consumed yet.
     fn available(&self) -> &[u8] {
         match self {
-            Input::Mapped(m) => m.map.get(m.at..).unwrap_or_default(),
+            Input::Mapped(m) => m.map.map.get(m.at..).unwrap_or_default(),
             Input::Stream(s) => &s.buf[s.start..s.end],
         }
     }
@@ -145,7 +177,7 @@ impl Input {
     /// until the next [`Input::fill`].
     fn consume(&mut self, len: usize) -> usize {
         let (at, bytes) = match self {
-            Input::Mapped(m) => (&mut m.at, m.map.len()),
+            Input::Mapped(m) => (&mut m.at, m.map.map.len()),
             Input::Stream(s) => (&mut s.start, s.end),
         };
         let start = *at;
@@ -156,7 +188,7 @@ impl Input {
     /// All the bytes held: the map, or the stream's buffer.
     fn bytes(&self) -> &[u8] {
         match self {
-            Input::Mapped(m) => &m.map,
+            Input::Mapped(m) => &m.map.map,
             Input::Stream(s) => &s.buf[..s.end],
         }
     }
@@ -222,15 +254,28 @@ impl From<FileError> for ReadError {
 /// The bytes of a memory-mapped capture file, shared: see
 /// [`Capture::shared_map`](crate::Capture::shared_map).
 #[derive(Clone)]
-pub struct SharedMap(Arc<Mmap>);
+pub struct SharedMap(Arc<Leased>);
 
 impl SharedMap {
     /// Where `bytes` (a frame of this file, or part of one) lie in the file: `bytes` is
     /// `&self[range]`. `None` for bytes from elsewhere.
     pub fn range_of(&self, bytes: &[u8]) -> Option<std::ops::Range<usize>> {
-        let start = (bytes.as_ptr() as usize).checked_sub(self.0.as_ptr() as usize)?;
+        let start = (bytes.as_ptr() as usize).checked_sub(self.as_ptr() as usize)?;
         let end = start.checked_add(bytes.len())?;
-        (end <= self.0.len()).then_some(start..end)
+        (end <= self.len()).then_some(start..end)
+    }
+
+    /// Keeps the file's pages from byte `from` on mapped while the lease lives. The capture
+    /// hands the pages it has read back to the kernel as it goes on (they stay in the page
+    /// cache); another thread that reads frames it was given later would fault them back in,
+    /// and they would then stay resident. A lease taken with the first frame given and dropped
+    /// once the last is read avoids both. It reads like the map.
+    pub fn lease(&self, from: usize) -> MapLease {
+        *self.0.leases().entry(from).or_default() += 1;
+        MapLease {
+            map: self.clone(),
+            from,
+        }
     }
 }
 
@@ -238,15 +283,45 @@ impl std::ops::Deref for SharedMap {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.0.map
     }
 }
 
 impl std::fmt::Debug for SharedMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SharedMap")
-            .field("len", &self.0.len())
+            .field("len", &self.len())
             .finish()
+    }
+}
+
+/// A [`SharedMap`] that keeps its pages from an offset on mapped while it lives: see
+/// [`SharedMap::lease`].
+#[derive(Debug)]
+pub struct MapLease {
+    map: SharedMap,
+    from: usize,
+}
+
+impl std::ops::Deref for MapLease {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+impl Drop for MapLease {
+    fn drop(&mut self) {
+        let mut leases = self.map.0.leases();
+        if let Some(count) = leases.get_mut(&self.from) {
+            *count -= 1;
+            if *count == 0 {
+                leases.remove(&self.from);
+            }
+        }
+        drop(leases);
+        self.map.0.lease_dropped.store(true, Ordering::Relaxed);
     }
 }
 

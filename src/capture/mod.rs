@@ -20,8 +20,8 @@ mod filter;
 mod format;
 mod live;
 
-pub use file::SharedMap;
 use file::{FileReader, Input, ReadError};
+pub use file::{MapLease, SharedMap};
 pub use live::{CaptureStats, LiveOptions};
 
 /// The result of one read.
