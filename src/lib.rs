@@ -1,5 +1,5 @@
-//! Safe Rust bindings to [nDPI](https://github.com/ntop/nDPI) 4.2, ntop's deep packet
-//! inspection library: classify traffic exactly as nDPI does, from L3 packets, raw frames,
+//! Safe Rust bindings to [nDPI](https://github.com/ntop/nDPI) 4.10 (or 4.2), ntop's deep
+//! packet inspection library: classify traffic exactly as nDPI does, from L3 packets, raw frames,
 //! pcap files or live interfaces.
 //!
 //! # Layers
@@ -82,25 +82,30 @@
 //! ```
 //!
 //! # Features
-//! All on by default:
+//! On by default:
 //! - `capture`: [`Capture`], [`LiveOptions`] and [`classify_file`]: files memory-mapped and
 //!   parsed with pcap-parser, live interfaces and BPF filters through libpcap (the `pcap`
 //!   crate). Without it, feed [`Tracker`] frames from anywhere.
 //! - `serde`: `Serialize` for the flow record, its parts and [`TrackerStats`].
-//! - `gcrypt`: QUIC SNI/ALPN through libgcrypt (vendored builds).
-//! - `system` (off): link the system libndpi 4.2 instead of the vendored static build.
+//! - `gcrypt`, `pcre2`, `maxminddb` (vendored builds): link the system's libgcrypt (4.2 needs
+//!   it for QUIC SNI/ALPN; 4.10 otherwise uses its built-in "gcrypt light"), PCRE2 (4.10's
+//!   RCE-injection check of HTTP URLs) and libmaxminddb (4.10's GeoIP lookups).
+//!
+//! Off by default: `system` links the system libndpi (4.2 or 4.10) instead of the vendored
+//! static build; `arbitrary` derives `arbitrary::Arbitrary` for fuzzing.
 //!
 //! # Threads
 //! [`Detector`] is `Send` but not `Sync`: nDPI updates the module while classifying. Run one
-//! detector (and its tracker) per thread and shard flows between them. A reading thread can
-//! hand a file's frames to them by reference: [`Capture::shared_map`] shares the file's memory
-//! map, in which every frame lies ([`SharedMap::range_of`]).
+//! detector (and its tracker) per thread and shard flows between them. The thread that reads
+//! can hand a file's frames to them by reference: [`Capture::shared_map`] shares the file's
+//! memory map, in which every frame lies ([`SharedMap::range_of`]), and a [`MapLease`] keeps
+//! the pages of frames handed on mapped until they are read.
 //!
 //! # Build
-//! By default nDPI 4.2 is compiled from the pinned, checksum-verified source and linked
-//! statically (see `ndpi-sys`); `NDPI_NO_VENDOR=1` links Debian's `libndpi` 4.2 dynamically
-//! instead. nDPI is LGPL-3.0: the repository README explains what a static build means when
-//! you ship binaries.
+//! By default nDPI 4.10 is compiled from the pinned, checksum-verified source and linked
+//! statically (see `ndpi-sys`); `NDPI_VERSION=4.2` builds 4.2 instead, and `NDPI_NO_VENDOR=1`
+//! links a system `libndpi` (Debian's 4.2) dynamically. nDPI is LGPL-3.0: the repository
+//! README explains what a static build means when you ship binaries.
 #![deny(missing_docs)]
 
 pub use ndpi_sys as sys;

@@ -321,22 +321,32 @@ fn cut_capture(dir: &Path) -> std::path::PathBuf {
 fn truncated_capture_reports_flows_so_far_then_the_offset() {
     let dir = tempfile::tempdir().unwrap();
     let cut = cut_capture(dir.path());
-    let json = dir.path().join("flows.jsonl");
-    let args = [
-        "-r",
-        cut.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ];
-    let line = fails(&args, 1);
-    assert!(
-        line.contains("cut.pcap") && line.contains("truncated"),
-        "{line}"
-    );
-    assert!(line.contains("byte offset 12000"), "{line}");
-    let flows = json_lines(&std::fs::read(&json).unwrap());
-    assert!(!flows.is_empty() && flows.len() < 9, "{}", flows.len());
-    assert!(flows.iter().all(|f| f["end_reason"] == "capture_end"));
+    let mut runs = Vec::new();
+    // One thread, and workers that take turns to read: the same error, the same flows.
+    for threads in ["1", "2"] {
+        let json = dir.path().join(format!("flows-{threads}.jsonl"));
+        let args = [
+            "-r",
+            cut.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--threads",
+            threads,
+        ];
+        let line = fails(&args, 1);
+        assert!(
+            line.contains("cut.pcap") && line.contains("truncated"),
+            "{line}"
+        );
+        assert!(line.contains("byte offset 12000"), "{line}");
+        let flows = json_lines(&std::fs::read(&json).unwrap());
+        assert!(!flows.is_empty() && flows.len() < 9, "{}", flows.len());
+        assert!(flows.iter().all(|f| f["end_reason"] == "capture_end"));
+        let mut flows: Vec<String> = flows.iter().map(serde_json::Value::to_string).collect();
+        flows.sort();
+        runs.push(flows);
+    }
+    assert_eq!(runs[0], runs[1]);
 }
 
 #[test]

@@ -102,9 +102,11 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// The flows of two runs that differ only in their classification: the same tuple and
-/// counters, another protocol. `--threads N` gives a few such flows, those nDPI classifies from
-/// caches that link flows of different host pairs, which N workers shard apart (see
-/// threads.rs). Returns their tuples, or `None` when anything else differs.
+/// counters, another application protocol on the same master (`STUN.SignalVoip` and `STUN`,
+/// `TLS.Skype_Teams` and `TLS`). `--threads N` gives a few such flows, those nDPI classifies
+/// from caches that link flows of different host pairs, which N workers shard apart (see
+/// threads.rs): the caches name the application, not the master, which each flow's own
+/// packets decide. Returns their tuples, or `None` when anything else differs.
 pub fn only_classification_differs(one: &[Value], other: &[Value]) -> Option<Vec<String>> {
     let key = |flow: &Value| {
         let counters = [
@@ -127,17 +129,31 @@ pub fn only_classification_differs(one: &[Value], other: &[Value]) -> Option<Vec
     if a.len() != b.len() || a.keys().ne(b.keys()) {
         return None;
     }
-    Some(
-        a.iter()
-            .filter(|(k, lines)| {
-                let (mut x, mut y) = ((*lines).clone(), b[*k].clone());
-                x.sort();
-                y.sort();
-                x != y
+    let masters = |lines: &[String]| -> Vec<String> {
+        let mut masters: Vec<String> = lines
+            .iter()
+            .map(|line| {
+                let flow: Value = serde_json::from_str(line).unwrap();
+                let name = flow["l7_proto_name"].as_str().unwrap_or_default();
+                name.split('.').next().unwrap_or_default().to_owned()
             })
-            .map(|(k, _)| k.clone())
-            .collect(),
-    )
+            .collect();
+        masters.sort();
+        masters
+    };
+    let mut differing = Vec::new();
+    for (key, lines) in &a {
+        let (mut x, mut y) = (lines.clone(), b[key].clone());
+        x.sort();
+        y.sort();
+        if x != y {
+            if masters(&x) != masters(&y) {
+                return None;
+            }
+            differing.push(key.clone());
+        }
+    }
+    Some(differing)
 }
 
 /// A flow's (or an alert's) L4 protocol, endpoints and VLAN, as text.

@@ -7,9 +7,10 @@
 //! and port that several host pairs use), so they link flows of different host pairs, which
 //! the workers' shards separate. classify's workers share the caches (nDPI 4.10's global
 //! context), so an entry one worker made is found by another, but only if it was made first:
-//! which flows differ then depends on the workers' timing (3 to 5 of the merged capture's 7,067
-//! flows here; 3 with 2 workers and 10 with 3 without sharing). nDPI 4.2's caches are per
-//! module: the same 2 flows differ in every run.
+//! which flows differ then depends on the workers' timing (3 to 10 of the merged capture's 7,067
+//! flows here, and up to 2 of teams.pcap's 3 Teams flows). nDPI 4.2's caches are per module:
+//! 2 to 5 flows differ. Such a flow may differ only in its application protocol: the caches
+//! name the application on top of a master protocol that the flow's own packets decide.
 
 use std::collections::BTreeSet;
 
@@ -114,7 +115,7 @@ fn threads_match_one_thread_on_ndpi_captures() {
     ] {
         let pcap = ndpi_pcap(name);
         for threads in [2, 3] {
-            assert!(assert_same(&pcap, threads, 1) > 0, "{name}: no flows");
+            assert!(assert_same(&pcap, threads, 3) > 0, "{name}: no flows");
         }
     }
 }
