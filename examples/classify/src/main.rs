@@ -19,15 +19,13 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ndpi::Detector;
-
 use crate::args::Args;
 use crate::checks::ChecksDir;
 use crate::output::Sink;
 use crate::pipeline::{Limits, Run};
 use crate::progress::Progress;
 use crate::source::Source;
-use crate::worker::Setup;
+use crate::worker::{Modules, Setup};
 
 /// mimalloc for Rust and, through nDPI's hooks (`ndpi::use_rust_allocator`), for nDPI: flows,
 /// records and nDPI's per-flow state come and go by the million, and mimalloc's thread-local
@@ -81,8 +79,18 @@ fn classify(args: &Args) -> Result<(), Fatal> {
         }
     })?;
 
-    // Everything that can be wrong with the arguments is found before the capture starts.
-    let detectors = build_detectors(args)?;
+    // Everything that can be wrong with the arguments is found before the capture starts: the
+    // first detection module is built now (the workers build the others). They share nDPI's
+    // caches (4.10's global context): a cache entry one worker makes, another finds, as one
+    // module would (Ookla's cache is keyed by the client address alone, and the workers'
+    // shards are host pairs).
+    let global = ndpi::GlobalContext::new()?;
+    let build = || args.detector().share_caches(&global).build();
+    let modules = Modules {
+        first: build()?,
+        count: args.threads.into(),
+        build: &build,
+    };
     let to_stdout = args.json_to_stdout();
     let (checks, engine) = match &args.checks {
         Some(dir) => {
@@ -134,7 +142,7 @@ fn classify(args: &Args) -> Result<(), Fatal> {
             duration: args.duration,
         },
     };
-    let (mut report, result) = pipeline::run(&mut source, detectors, engine, run);
+    let (mut report, result) = pipeline::run(&mut source, modules, engine, run);
     report.scripts = scripts;
     let written = sink.finish(&report.failures);
     report.export = sink.finish_export();
@@ -143,21 +151,4 @@ fn classify(args: &Args) -> Result<(), Fatal> {
     result?;
     written?;
     Ok(())
-}
-
-/// One detection module per worker, built in parallel (each takes tens of milliseconds). They
-/// share nDPI's caches (4.10's global context): a cache entry one worker makes, another finds,
-/// as one module would (Ookla's cache is keyed by the client address alone, and the workers'
-/// shards are host pairs).
-fn build_detectors(args: &Args) -> Result<Vec<Detector>, ndpi::Error> {
-    let global = ndpi::GlobalContext::new()?;
-    std::thread::scope(|scope| {
-        let builds: Vec<_> = (0..args.threads)
-            .map(|_| scope.spawn(|| args.detector().share_caches(&global).build()))
-            .collect();
-        builds
-            .into_iter()
-            .map(|b| b.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
 }

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use flowlua::Engine;
 use ndpi::{
-    decode, Capture, CaptureStats, DecodeOptions, Detector, DropReason, Frame, MapLease, Next,
-    Packet, SharedMap,
+    decode, Capture, CaptureStats, DecodeOptions, DropReason, Frame, MapLease, Next, Packet,
+    SharedMap,
 };
 use rustc_hash::FxHasher;
 
@@ -20,7 +20,7 @@ use crate::output::Sink;
 use crate::progress::{Counters, KernelDrops, Progress};
 use crate::source::{sum_stats, Read, Source};
 use crate::summary::{Report, WorkerReport};
-use crate::worker::{Setup, Worker};
+use crate::worker::{Module, Modules, Setup, Worker};
 use crate::{args::millis, Fatal};
 
 /// When to stop reading.
@@ -45,7 +45,7 @@ pub struct Run<'a> {
 /// still reported.
 pub fn run(
     source: &mut Source,
-    mut detectors: Vec<Detector>,
+    modules: Modules<'_>,
     engine: Option<Engine>,
     mut run: Run<'_>,
 ) -> (Report, Result<(), Fatal>) {
@@ -59,16 +59,16 @@ pub fn run(
             frames: AtomicU64::new(0),
             stats: captures.iter().map(|_| Mutex::new(None)).collect(),
         };
-        fanout(captures, detectors, &group, &mut run, &counters)
-    } else if detectors.len() == 1 {
-        let detector = detectors.pop().expect("one detector");
+        fanout(captures, modules, &group, &mut run, &counters)
+    } else if modules.count == 1 {
+        let detector = modules.first;
         let mut worker = Worker::new(&detector, run.setup, engine, run.sink, &counters);
         let (mut report, result) = read(source, &mut worker, &mut run, &counters);
         report.merge(worker.finish());
         (report, result)
     } else {
         drop(engine);
-        sharded(source, detectors, &mut run, &counters)
+        sharded(source, modules, &mut run, &counters)
     };
     report.elapsed = started.elapsed();
     report.capture = source.stats();
@@ -357,7 +357,7 @@ impl Dispatch for Shards {
 /// One thread per detector; the calling thread reads.
 fn sharded(
     source: &mut Source,
-    detectors: Vec<Detector>,
+    modules: Modules<'_>,
     run: &mut Run<'_>,
     counters: &Counters,
 ) -> (Report, Result<(), Fatal>) {
@@ -367,13 +367,12 @@ fn sharded(
     std::thread::scope(|scope| {
         let mut senders = Vec::new();
         let mut workers = Vec::new();
-        for detector in detectors {
+        for module in modules.each() {
             let (sender, receiver) = mpsc::sync_channel(QUEUE);
             let recycle = recycle.clone();
             senders.push(sender);
-            workers.push(
-                scope.spawn(move || work(detector, receiver, recycle, setup, sink, counters)),
-            );
+            workers
+                .push(scope.spawn(move || work(module, receiver, recycle, setup, sink, counters)));
         }
         let mut shards = Shards {
             pending: senders.iter().map(|_| Batch::default()).collect(),
@@ -398,13 +397,14 @@ fn sharded(
 
 /// A worker thread: its own tracker and checks engine (which cannot move between threads).
 fn work(
-    detector: Detector,
+    module: Module<'_>,
     batches: Receiver<Batch>,
     recycle: Sender<Batch>,
     setup: &Setup,
     sink: &Sink,
     counters: &Counters,
 ) -> Result<WorkerReport, Fatal> {
+    let detector = module.get()?;
     let engine = setup.load_checks()?;
     let mut worker = Worker::new(&detector, setup, engine, sink, counters);
     for mut batch in batches {
@@ -455,7 +455,7 @@ struct Read1 {
 /// thread watches the stop conditions and refreshes the status line.
 fn fanout(
     captures: &mut [Capture],
-    detectors: Vec<Detector>,
+    modules: Modules<'_>,
     group: &Group,
     run: &mut Run<'_>,
     counters: &Counters,
@@ -465,12 +465,12 @@ fn fanout(
     std::thread::scope(|scope| {
         let workers: Vec<_> = captures
             .iter_mut()
-            .zip(detectors)
+            .zip(modules.each())
             .enumerate()
-            .map(|(slot, (capture, detector))| {
+            .map(|(slot, (capture, module))| {
                 scope.spawn(move || {
                     let result =
-                        read_own(capture, slot, detector, group, setup, sink, counters, count);
+                        read_own(capture, slot, module, group, setup, sink, counters, count);
                     // A failed worker stops the others.
                     if result.is_err() {
                         group.stop.store(true, Ordering::Relaxed);
@@ -523,13 +523,14 @@ fn fanout(
 fn read_own(
     capture: &mut Capture,
     slot: usize,
-    detector: Detector,
+    module: Module<'_>,
     group: &Group,
     setup: &Setup,
     sink: &Sink,
     counters: &Counters,
     count: Option<u64>,
 ) -> Result<(WorkerReport, Read1), Fatal> {
+    let detector = module.get()?;
     let engine = setup.load_checks()?;
     let mut worker = Worker::new(&detector, setup, engine, sink, counters);
     let mut read = Read1 {

@@ -25,6 +25,46 @@ impl Setup {
     }
 }
 
+/// Builds one more detection module like the others.
+pub type Build<'a> = &'a (dyn Fn() -> Result<Detector, Error> + Sync);
+
+/// The workers' detection modules. The first is built before the capture starts, so that
+/// whatever is wrong with the arguments (a protocols file, a setting) shows before any work;
+/// the others are built by their own workers, which takes tens of milliseconds each, while
+/// reading has started.
+pub struct Modules<'a> {
+    pub first: Detector,
+    /// How many workers, the first included.
+    pub count: usize,
+    pub build: Build<'a>,
+}
+
+/// One worker's module: built already, or to be built in the worker's thread.
+pub enum Module<'a> {
+    Built(Detector),
+    Later(Build<'a>),
+}
+
+impl<'a> Modules<'a> {
+    /// One module for each worker.
+    pub fn each(self) -> Vec<Module<'a>> {
+        let later = (1..self.count).map(|_| Module::Later(self.build));
+        std::iter::once(Module::Built(self.first))
+            .chain(later)
+            .collect()
+    }
+}
+
+impl Module<'_> {
+    /// The module, built now if it was not.
+    pub fn get(self) -> Result<Detector, Error> {
+        match self {
+            Module::Built(detector) => Ok(detector),
+            Module::Later(build) => build(),
+        }
+    }
+}
+
 pub struct Worker<'a> {
     detector: &'a Detector,
     tracker: Tracker<'a>,
