@@ -152,8 +152,11 @@ impl Capture {
     /// The memory map of a file's bytes, shared: every frame this capture lends lies inside it
     /// ([`SharedMap::range_of`] says where), and stays readable for as long as a `SharedMap`
     /// lives, after the next read and even after the capture is dropped. With it, a frame's
-    /// bytes can go to another thread by reference instead of by copy. `None` for standard
-    /// input, pipes and live captures, whose buffers are reused from one read to the next.
+    /// bytes can go to another thread by reference instead of by copy; a
+    /// [lease](SharedMap::lease) keeps its pages mapped until that thread has read them (the
+    /// capture hands the pages it has read back to the kernel as it goes on). `None` for
+    /// standard input, pipes and live captures, whose buffers are reused from one read to the
+    /// next.
     pub fn shared_map(&self) -> Option<SharedMap> {
         match &self.handle {
             Handle::File(reader) => reader.shared_map(),
