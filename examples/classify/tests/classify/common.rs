@@ -7,15 +7,9 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The repository root.
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// One of nDPI's test captures (fetched by vendor/fetch.sh with the linked release's source).
-pub fn ndpi_pcap(name: &str) -> PathBuf {
-    ndpi_testdata::pcap(name)
-}
+/// The repository root, and one of nDPI's test captures (fetched by vendor/fetch.sh with the
+/// linked release's source).
+pub use ndpi_testdata::{pcap as ndpi_pcap, root};
 
 /// nDPI 4.2's test captures (`ndpi_testdata::traffic_dir`, whatever release is linked: 4.10's
 /// are trimmed) merged into one Ethernet capture by scripts/merge-pcaps.py (flows of different
