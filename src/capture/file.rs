@@ -270,6 +270,28 @@ impl SharedMap {
     /// cache); another thread that reads frames it was given later would fault them back in,
     /// and they would then stay resident. A lease taken with the first frame given and dropped
     /// once the last is read avoids both. It reads like the map.
+    ///
+    /// ```
+    /// use ndpi::{Capture, Next};
+    ///
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/loopback.pcap");
+    /// let mut capture = Capture::open_file(path)?;
+    /// let map = capture.shared_map().expect("a regular file is mapped");
+    /// let (mut lease, mut frames) = (None, Vec::new());
+    /// while let Next::Frame(frame) = capture.next_frame()? {
+    ///     let range = map.range_of(frame.data).expect("every frame lies in the map");
+    ///     // The first frame handed on takes the lease: the pages from there on stay mapped.
+    ///     lease.get_or_insert_with(|| map.lease(range.start));
+    ///     frames.push(range);
+    /// }
+    /// let lease = lease.expect("the file has frames");
+    /// let worker = std::thread::spawn(move || {
+    ///     // Reads the frames where they lie, then drops the lease.
+    ///     frames.iter().map(|range| lease[range.clone()].len()).sum::<usize>()
+    /// });
+    /// assert!(worker.join().unwrap() > 0);
+    /// # Ok::<(), ndpi::Error>(())
+    /// ```
     pub fn lease(&self, from: usize) -> MapLease {
         *self.0.leases().entry(from).or_default() += 1;
         MapLease {
