@@ -121,25 +121,18 @@ impl Detector {
     /// shared by the records of that classification.
     pub(crate) fn shared_protocol_name(&self, protocol: Protocol) -> Name {
         let key = (protocol.master, protocol.app);
-        if let Some(name) = self.names.borrow().get(&key) {
-            return name.clone();
-        }
-        let name = Name::from(self.protocol_name(protocol));
-        self.names.borrow_mut().insert(key, name.clone());
-        name
+        made_once(&self.names, key, || {
+            Name::from(self.protocol_name(protocol))
+        })
     }
 
     /// [`category_name`](Detector::category_name) ("Unspecified" for none), made once per
     /// category.
     pub(crate) fn shared_category_name(&self, category: Category) -> Name {
-        if let Some(name) = self.categories.borrow().get(&category) {
-            return name.clone();
-        }
-        let name = self
-            .category_name(category)
-            .map_or(Name::UNSPECIFIED, Name::from);
-        self.categories.borrow_mut().insert(category, name.clone());
-        name
+        made_once(&self.categories, category, || {
+            self.category_name(category)
+                .map_or(Name::UNSPECIFIED, Name::from)
+        })
     }
 
     /// nDPI's numeric form of a classification: "91.126", "5".
@@ -434,6 +427,20 @@ impl DetectorBuilder {
             .map_err(|_| Error::OutOfMemory("a detection module's automata"))?;
         Ok(detector)
     }
+}
+
+/// The name `names` holds for `key`, made by `make` the first time.
+fn made_once<K: std::hash::Hash + Eq>(
+    names: &RefCell<FxHashMap<K, Name>>,
+    key: K,
+    make: impl FnOnce() -> Name,
+) -> Name {
+    if let Some(name) = names.borrow().get(&key) {
+        return name.clone();
+    }
+    let name = make();
+    names.borrow_mut().insert(key, name.clone());
+    name
 }
 
 /// nDPI initializes libgcrypt while it makes a module (4.2: in `ndpi_init_detection_module`;

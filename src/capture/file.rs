@@ -33,8 +33,8 @@ pub(super) enum Input {
 /// A whole regular file, memory-mapped: `at` is where the next record starts, the pages
 /// before `released` were handed back.
 pub(super) struct Mapped {
-    /// Shared with the [`SharedMap`]s handed out: frames lent from it may outlive their read.
-    map: Arc<Leased>,
+    /// Cloned for [`FileReader::shared_map`]: frames lent from it may outlive their read.
+    map: SharedMap,
     at: usize,
     released: usize,
     /// A lease holds back the pages `at` has passed: nothing to release until one is dropped.
@@ -65,13 +65,13 @@ impl Mapped {
     /// handed back, they stay in the page cache.
     fn release_read_pages(&mut self) {
         let mut end = self.at / STEP * STEP;
-        let dropped = &self.map.lease_dropped;
+        let dropped = &self.map.0.lease_dropped;
         if end <= self.released || self.held_back && !dropped.load(Ordering::Relaxed) {
             return;
         }
         // Cleared before the leases are read: a lease dropped after that is seen next time.
         dropped.store(false, Ordering::Relaxed);
-        if let Some((&oldest, _)) = self.map.leases().first_key_value() {
+        if let Some((&oldest, _)) = self.map.0.leases().first_key_value() {
             end = end.min(oldest / STEP * STEP);
         }
         self.held_back = end <= self.released;
@@ -84,7 +84,7 @@ impl Mapped {
         // map, and page-aligned (the map starts on a page, the step is a multiple of every
         // page size).
         let _ = unsafe {
-            self.map.map.unchecked_advise_range(
+            self.map.0.map.unchecked_advise_range(
                 UncheckedAdvice::DontNeed,
                 self.released,
                 end - self.released,
@@ -99,7 +99,7 @@ impl Mapped {
     /// took 8% off its wall time there (prefetching every byte ahead did less: most payload
     /// bytes are never read).
     fn prefetch_next(&self) {
-        let next = self.map.map.get(self.at..).unwrap_or_default();
+        let next = self.map.get(self.at..).unwrap_or_default();
         #[cfg(target_arch = "x86_64")]
         for line in next.iter().take(PREFETCH).step_by(64) {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -134,11 +134,11 @@ impl Input {
         // Read-ahead hint only: its failure changes nothing else.
         let _ = map.advise(Advice::Sequential);
         Ok(Input::Mapped(Mapped {
-            map: Arc::new(Leased {
+            map: SharedMap(Arc::new(Leased {
                 map,
                 leases: Mutex::default(),
                 lease_dropped: AtomicBool::new(false),
-            }),
+            })),
             at: 0,
             released: 0,
             held_back: false,
@@ -160,7 +160,7 @@ impl Input {
     /// The bytes read but not consumed yet.
     fn available(&self) -> &[u8] {
         match self {
-            Input::Mapped(m) => m.map.map.get(m.at..).unwrap_or_default(),
+            Input::Mapped(m) => m.map.get(m.at..).unwrap_or_default(),
             Input::Stream(s) => &s.buf[s.start..s.end],
         }
     }
@@ -177,7 +177,7 @@ impl Input {
     /// until the next [`Input::fill`].
     fn consume(&mut self, len: usize) -> usize {
         let (at, bytes) = match self {
-            Input::Mapped(m) => (&mut m.at, m.map.map.len()),
+            Input::Mapped(m) => (&mut m.at, m.map.len()),
             Input::Stream(s) => (&mut s.start, s.end),
         };
         let start = *at;
@@ -188,7 +188,7 @@ impl Input {
     /// All the bytes held: the map, or the stream's buffer.
     fn bytes(&self) -> &[u8] {
         match self {
-            Input::Mapped(m) => &m.map.map,
+            Input::Mapped(m) => &m.map,
             Input::Stream(s) => &s.buf[..s.end],
         }
     }
@@ -410,7 +410,7 @@ impl FileReader {
     /// The map, when the file is memory-mapped.
     pub fn shared_map(&self) -> Option<SharedMap> {
         match &self.input {
-            Input::Mapped(mapped) => Some(SharedMap(Arc::clone(&mapped.map))),
+            Input::Mapped(mapped) => Some(mapped.map.clone()),
             Input::Stream(_) => None,
         }
     }

@@ -208,16 +208,25 @@ struct Batch {
 }
 
 impl Batch {
-    /// Whether a packet lying in `map` (or copied: `None`) may join the batch (which then
-    /// leases `map` if it has no frame yet).
+    /// Whether a packet lying in `map` (or copied: `None`) may join the batch: its bytes
+    /// are all in one place, the map it leases or its own. A batch that holds no bytes yet
+    /// (only frames that did not decode, which have none) takes either.
     fn takes(&self, map: Option<&SharedMap>) -> bool {
         match (&self.map, map) {
-            _ if self.frames.is_empty() => true,
-            (None, None) => true,
             // A live map is one allocation: the same start is the same map.
             (Some(held), Some(map)) => held.as_ptr() == map.as_ptr(),
-            _ => false,
+            (Some(_), None) => false,
+            (None, Some(_)) => self.bytes.is_empty(),
+            (None, None) => true,
         }
+    }
+
+    /// Empties the batch for reuse, and gives up its lease on the file's pages.
+    fn clear(&mut self) {
+        self.map = None;
+        self.bytes.clear();
+        self.frames.clear();
+        self.clock_ms = 0;
     }
 
     /// The bytes the frames' `l3` ranges index.
@@ -314,11 +323,14 @@ impl Dispatch for Shards {
                     self.send(shard)?;
                 }
                 let batch = &mut self.pending[shard];
-                if batch.frames.is_empty() {
-                    batch.map = in_map.as_ref().map(|(map, range)| map.lease(range.start));
-                }
                 let l3 = match in_map {
-                    Some((_, range)) => range,
+                    Some((map, range)) => {
+                        // The first of the batch's bytes: the pages from there on stay mapped.
+                        if batch.map.is_none() {
+                            batch.map = Some(map.lease(range.start));
+                        }
+                        range
+                    }
                     None => {
                         let start = batch.bytes.len();
                         batch.bytes.extend_from_slice(packet.l3);
@@ -424,10 +436,7 @@ fn work(
         worker.advance_to(batch.clock_ms);
         worker.drain();
         worker.publish();
-        batch.map = None;
-        batch.bytes.clear();
-        batch.frames.clear();
-        batch.clock_ms = 0;
+        batch.clear();
         // The reader may be gone already; the batch is then simply freed.
         let _ = recycle.send(batch);
     }
